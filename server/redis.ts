@@ -1,0 +1,61 @@
+import { Redis } from 'ioredis';
+import type { Logger } from './logger.js';
+
+export type RedisClients = {
+  /** Cache and counters: fails fast while Redis is away, so callers fall back to PostgreSQL. */
+  client: Redis;
+  /** The Socket.IO adapter's publisher and subscriber. */
+  pub: Redis;
+  sub: Redis;
+  close(): Promise<void>;
+};
+
+const READY_TIMEOUT_MS = 10000;
+
+export async function connectRedis(url: string, logger: Logger): Promise<RedisClients> {
+  const make = (role: string, fastFail: boolean) => {
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      enableOfflineQueue: !fastFail,
+      maxRetriesPerRequest: fastFail ? 1 : 20,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    });
+    let down = false;
+    redis.on('error', (err) => {
+      if (!down) logger.warn({ err: err.message, role }, 'redis connection error; retrying');
+      down = true;
+    });
+    redis.on('ready', () => {
+      if (down) logger.info({ role }, 'redis connection restored');
+      down = false;
+    });
+    return redis;
+  };
+  const clients = { client: make('cache', true), pub: make('adapter-pub', false), sub: make('adapter-sub', false) };
+  const all = Object.values(clients);
+  try {
+    await Promise.all(
+      all.map((r) =>
+        Promise.race([
+          r.connect(),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), READY_TIMEOUT_MS).unref()),
+        ]),
+      ),
+    );
+  } catch (err) {
+    all.forEach((r) => r.disconnect());
+    throw new Error(`cannot reach Redis at REDIS_URL (${redacted(url)}): ${(err as Error).message}`);
+  }
+  return {
+    ...clients,
+    async close() {
+      await Promise.all(all.map((r) => r.quit().catch(() => r.disconnect())));
+    },
+  };
+}
+
+export function redacted(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
