@@ -6,7 +6,7 @@ const flag = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const url = (protocols: string[]) =>
-  z.url().refine((v) => protocols.includes(new URL(v).protocol), {
+  z.url().refine((v) => URL.canParse(v) && protocols.includes(new URL(v).protocol), {
     message: `must be a ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URL`,
   });
 

@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
-type HttpLikeError = Error & { status?: number; statusCode?: number; expose?: boolean; type?: string };
+type HttpLikeError = Error & { status?: number; statusCode?: number };
 
 /** Anything thrown below becomes an AppError: known client mistakes keep their code, the rest is a 500. */
 export function toAppError(err: unknown): AppError {
@@ -11,7 +11,8 @@ export function toAppError(err: unknown): AppError {
   const status = e?.status ?? e?.statusCode;
   if (status === 413) return new AppError(413, 'payload_too_large', 'request body is too large');
   if (status === 415) return new AppError(415, 'unsupported_media_type', e.message);
-  if (status === 400 && e.type?.startsWith('entity.')) return new AppError(400, 'invalid_json', 'request body is not valid JSON');
+  // co-body marks a body it cannot parse as a 400 SyntaxError.
+  if (status === 400 && e instanceof SyntaxError) return new AppError(400, 'invalid_json', 'request body is not valid JSON');
   if (status === 405) return new AppError(405, 'method_not_allowed', e.message);
   if (status === 501) return new AppError(405, 'method_not_allowed', e.message);
   if (status && status >= 400 && status < 500) return new AppError(status, 'bad_request', e.message);

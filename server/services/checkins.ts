@@ -24,11 +24,10 @@ export function createCheckinService(deps: { db: Knex; publisher: Publisher }) {
   async function commitBatch(punches: Punch[]): Promise<Array<CheckinResult | Error>> {
     const { results, events } = await inTransaction(db, async (trx) => {
       let { head, now } = await lockHead(trx);
-      const [employees, sites, stored] = await Promise.all([
-        findEmployeeRefs(trx, unique(punches.map((p) => p.employeeId))),
-        existingSiteIds(trx, unique(punches.flatMap((p) => (p.siteId ? [p.siteId] : [])))),
-        findCheckinsByEventIds(trx, unique(punches.map((p) => p.eventId))),
-      ]);
+      // One connection runs one query at a time: these are sequential either way.
+      const employees = await findEmployeeRefs(trx, unique(punches.map((p) => p.employeeId)));
+      const sites = await existingSiteIds(trx, unique(punches.flatMap((p) => (p.siteId ? [p.siteId] : []))));
+      const stored = await findCheckinsByEventIds(trx, unique(punches.map((p) => p.eventId)));
       const results: Array<CheckinResult | Error> = [];
       const fresh: Checkin[] = [];
       for (const p of punches) {

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { api, startTestHub, type TestHub } from './support/hub.js';
+
+describe('check-ins over REST', () => {
+  let tdb: TestDatabase;
+  let hub: TestHub;
+
+  before(async () => {
+    tdb = await createTestDatabase();
+    await tdb.db('sites').insert([
+      { id: 'S1', name: 'Main', time_zone: 'Europe/Berlin' },
+      { id: 'S2', name: 'Depot', time_zone: 'UTC' },
+    ]);
+    await tdb.db('employees').insert([
+      { id: 'E1', name: 'Ann', site_id: 'S1' },
+      { id: 'E2', name: 'Bob', site_id: 'S2' },
+    ]);
+    hub = await startTestHub({ db: tdb.db });
+  });
+  after(async () => {
+    await hub?.stop();
+    await tdb?.drop();
+  });
+
+  const post = (body: unknown, headers?: Record<string, string>) => api(hub, 'POST', '/api/v1/checkins', body, headers);
+  const count = async () => Number((await tdb.db('checkins').count({ n: '*' }))[0]!.n);
+
+  it('records a check-in and answers 201 with the stored check-in', async () => {
+    const eventId = randomUUID();
+    const res = await post({ employeeId: 'E1', type: 'in', eventId, deviceId: 'kiosk-1', occurredAt: '2026-11-27T08:00:00+01:00' });
+    assert.equal(res.status, 201);
+    const d = res.body.data;
+    assert.equal(d.eventId, eventId);
+    assert.equal(d.employeeId, 'E1');
+    assert.equal(d.siteId, 'S1', 'site defaults to the employee site');
+    assert.equal(d.type, 'in');
+    assert.equal(d.deviceId, 'kiosk-1');
+    assert.equal(d.occurredAt, '2026-11-27T07:00:00.000Z');
+    assert.ok(Number.isInteger(d.seq) && d.seq > 0);
+    assert.ok(!Number.isNaN(Date.parse(d.recordedAt)));
+    const row = await tdb.db('checkins').where({ event_id: eventId }).first();
+    assert.equal(row.seq, d.seq);
+    const event = await tdb.db('events').where({ seq: d.seq }).first();
+    assert.equal(event.kind, 'checkin.recorded');
+    assert.deepEqual(event.data, d);
+  });
+
+  it('generates the eventId and occurredAt when absent', async () => {
+    const before = Date.now();
+    const res = await post({ employeeId: 'E2', type: 'in' });
+    assert.equal(res.status, 201);
+    assert.match(res.body.data.eventId, /^[0-9a-f-]{36}$/);
+    assert.ok(Date.parse(res.body.data.occurredAt) >= before - 1000);
+    assert.equal(res.body.data.siteId, 'S2');
+  });
+
+  it('a retry with the same eventId returns the original with 200 and stores nothing new', async () => {
+    const eventId = randomUUID();
+    const first = await post({ employeeId: 'E1', type: 'out', eventId });
+    const n = await count();
+    const retry = await post({ employeeId: 'E1', type: 'out', eventId });
+    assert.equal(first.status, 201);
+    assert.equal(retry.status, 200);
+    assert.deepEqual(retry.body, first.body);
+    assert.equal(await count(), n);
+  });
+
+  it('concurrent posts get distinct, gapless seqs', async () => {
+    const head = (await tdb.db('event_seq').first()).value;
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => post({ employeeId: i % 2 ? 'E1' : 'E2', type: 'in' })),
+    );
+    assert.ok(results.every((r) => r.status === 201));
+    const seqs = results.map((r) => r.body.data.seq).sort((a, b) => a - b);
+    assert.deepEqual(seqs, Array.from({ length: 40 }, (_, i) => head + 1 + i));
+  });
+
+  it('an unknown employee is a 404 unknown_employee and nothing is written', async () => {
+    const n = await count();
+    const res = await post({ employeeId: 'ghost', type: 'in' });
+    assert.equal(res.status, 404);
+    assert.equal(res.body.error.code, 'unknown_employee');
+    assert.equal(await count(), n);
+  });
+
+  it('an unknown site is a 404 unknown_site', async () => {
+    const res = await post({ employeeId: 'E1', type: 'in', siteId: 'nowhere' });
+    assert.equal(res.status, 404);
+    assert.equal(res.body.error.code, 'unknown_site');
+  });
+
+  it('an unknown punch in a group commit does not fail its neighbours', async () => {
+    const results = await Promise.all([
+      post({ employeeId: 'E1', type: 'in' }),
+      post({ employeeId: 'ghost', type: 'in' }),
+      post({ employeeId: 'E2', type: 'out' }),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), [201, 404, 201]);
+  });
+
+  describe('bad input: 4xx with a stable code, never a 500, nothing written', () => {
+    const cases: Array<[string, unknown, number, string, Record<string, string>?]> = [
+      ['malformed JSON', '{"employeeId":', 400, 'invalid_json'],
+      ['missing type', { employeeId: 'E1' }, 400, 'validation_failed'],
+      ['wrong type value', { employeeId: 'E1', type: 'sideways' }, 400, 'validation_failed'],
+      ['wrong-typed employeeId', { employeeId: 12, type: 'in' }, 400, 'validation_failed'],
+      ['extra field', { employeeId: 'E1', type: 'in', admin: true }, 400, 'validation_failed'],
+      ['bad eventId', { employeeId: 'E1', type: 'in', eventId: 'not-a-uuid' }, 400, 'validation_failed'],
+      ['bad occurredAt', { employeeId: 'E1', type: 'in', occurredAt: '27/11/2026' }, 400, 'validation_failed'],
+      ['JSON null', 'null', 400, 'invalid_json'],
+      ['a string body', '"in"', 400, 'invalid_json'],
+      ['form-encoded body', 'employeeId=E1&type=in', 415, 'unsupported_media_type', { 'content-type': 'application/x-www-form-urlencoded' }],
+      ['oversized body', { employeeId: 'E1', type: 'in', deviceId: 'x'.repeat(2 * 1024 * 1024) }, 413, 'payload_too_large'],
+    ];
+    for (const [label, body, status, code, headers] of cases) {
+      it(label, async () => {
+        const n = await count();
+        const res = await post(body, headers);
+        assert.equal(res.status, status, res.text);
+        assert.equal(res.body.error.code, code);
+        assert.equal(typeof res.body.error.message, 'string');
+        assert.equal(await count(), n);
+      });
+    }
+
+    it('validation details name the wrong field', async () => {
+      const res = await post({ employeeId: 'E1', type: 'sideways' });
+      assert.deepEqual(res.body.error.details.map((d: any) => d.field), ['type']);
+    });
+  });
+
+  describe('listing', () => {
+    it('filters by employee and site, in seq order, paged with after and limit', async () => {
+      const all = await api(hub, 'GET', '/api/v1/checkins?limit=1000');
+      const seqs = all.body.data.map((c: any) => c.seq);
+      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+      const e1 = await api(hub, 'GET', '/api/v1/checkins?employeeId=E1&limit=1000');
+      assert.ok(e1.body.data.length > 0 && e1.body.data.every((c: any) => c.employeeId === 'E1'));
+      const s2 = await api(hub, 'GET', '/api/v1/checkins?siteId=S2&limit=1000');
+      assert.ok(s2.body.data.length > 0 && s2.body.data.every((c: any) => c.siteId === 'S2'));
+      const page = await api(hub, 'GET', `/api/v1/checkins?after=${seqs[2]}&limit=3`);
+      assert.deepEqual(page.body.data.map((c: any) => c.seq), seqs.slice(3, 6));
+    });
+
+    it('rejects bad paging values', async () => {
+      for (const q of ['limit=0', 'limit=1001', 'after=-1', 'after=abc', 'bogus=1']) {
+        const res = await api(hub, 'GET', `/api/v1/checkins?${q}`);
+        assert.equal(res.status, 400, q);
+        assert.equal(res.body.error.code, 'validation_failed');
+      }
+    });
+  });
+
+  it('unknown routes are a 404 not_found and wrong methods a 405', async () => {
+    const missing = await api(hub, 'GET', '/api/v1/nothing');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error.code, 'not_found');
+    const wrong = await api(hub, 'DELETE', '/api/v1/checkins');
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.body.error.code, 'method_not_allowed');
+  });
+});

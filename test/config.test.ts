@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../server/config.js';
+
+describe('config', () => {
+  it('has sane defaults with nothing set', () => {
+    const c = loadConfig({});
+    assert.equal(c.PORT, 3000);
+    assert.equal(c.DATABASE_URL, undefined);
+    assert.equal(c.REDIS_URL, undefined);
+    assert.equal(c.LOG_LEVEL, 'info');
+    assert.equal(c.MIGRATE_ON_START, true);
+    assert.equal(c.DATA_DIR, path.resolve('.data'));
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it('parses the values it is given, and treats empty values as unset', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://u:p@db:5432/x',
+      REDIS_URL: 'redis://cache:6379',
+      MIGRATE_ON_START: 'false',
+      LOG_LEVEL: 'debug',
+      CACHE_TTL_SECONDS: '',
+    });
+    assert.equal(c.PORT, 8080);
+    assert.equal(c.DATABASE_URL, 'postgres://u:p@db:5432/x');
+    assert.equal(c.MIGRATE_ON_START, false);
+    assert.equal(c.LOG_LEVEL, 'debug');
+    assert.equal(c.CACHE_TTL_SECONDS, 60);
+  });
+
+  const bad: Array<[string, string]> = [
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'mysql://x/y'],
+    ['DATABASE_URL', 'not a url'],
+    ['REDIS_URL', 'http://cache'],
+    ['LOG_LEVEL', 'loud'],
+    ['MIGRATE_ON_START', 'maybe'],
+    ['BODY_LIMIT_BYTES', '10'],
+  ];
+  for (const [name, value] of bad) {
+    it(`rejects ${name}=${value} with a message naming it`, () => {
+      assert.throws(
+        () => loadConfig({ [name]: value }),
+        (err: Error) => err instanceof ConfigError && err.message.startsWith(`Invalid ${name}=`),
+      );
+    });
+  }
+
+  it('the hub exits 1 with one clear line on a bad value', () => {
+    const tsx = path.resolve('node_modules/.bin/tsx');
+    const run = spawnSync(tsx, ['server/index.ts'], {
+      env: { ...process.env, PORT: 'eighty', DATABASE_URL: '' },
+      encoding: 'utf8',
+      timeout: 30000,
+    });
+    assert.equal(run.status, 1);
+    const lines = run.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0]!, /^Invalid PORT="eighty": /);
+    assert.equal(run.stdout, '');
+  });
+});

@@ -1,0 +1,49 @@
+import { pino } from 'pino';
+import { loadConfig } from '../../server/config.js';
+import type { Knex } from '../../server/db/knex.js';
+import { startHub, type Hub } from '../../server/hub.js';
+import { connectRedis, type RedisClients } from '../../server/redis.js';
+
+export type TestHub = Hub & { stop(): Promise<void> };
+
+/**
+ * One hub node on an ephemeral port over the given database. With redisUrl it joins the other nodes
+ * that share the same prefix (cache and Socket.IO channels), as separate processes would.
+ */
+export async function startTestHub(opts: { db: Knex; redisUrl?: string; prefix?: string; env?: Record<string, string> }): Promise<TestHub> {
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    REDIS_PREFIX: opts.prefix ?? 'hub',
+    ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
+    ...opts.env,
+  });
+  const logger = pino({ level: config.LOG_LEVEL });
+  const redis: RedisClients | null = opts.redisUrl ? await connectRedis(opts.redisUrl, logger) : null;
+  const hub = await startHub({ config, logger, db: opts.db, redis });
+  return {
+    ...hub,
+    async stop() {
+      await hub.close();
+      await redis?.close();
+    },
+  };
+}
+
+/** fetch against a hub with JSON in and out. */
+export async function api(hub: { url: string }, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(hub.url + path, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, body: json, text, headers: res.headers };
+}

@@ -1,0 +1,14 @@
+/**
+ * Tests that need Redis call this first: without REDIS_URL they are pending with the reason, except
+ * in CI (CI=true), where a missing Redis must fail the run rather than pass it quietly.
+ */
+export function requireRedis(ctx: Mocha.Context): string {
+  const url = process.env.REDIS_URL;
+  if (url) return url;
+  if (process.env.CI === 'true') throw new Error('REDIS_URL is not set, and CI=true requires the Redis tests to run');
+  ctx.skip();
+}
+
+export function uniquePrefix(label: string): string {
+  return `test-${label}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
