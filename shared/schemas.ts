@@ -34,6 +34,16 @@ export type Checkin = z.infer<typeof Checkin>;
 const Limit = z.coerce.number().int().min(1).max(1000);
 const Seq = z.coerce.number().int().min(0);
 
+/** Keyset pagination for lists ordered by id: pass the last id of a page as `after` to get the next. */
+export const PageQuery = z.strictObject({
+  after: Id.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type PageQuery = z.infer<typeof PageQuery>;
+
+/** A page of a list: `next` is the cursor for the following page, null on the last one. */
+export type Page<T> = { data: T[]; next: string | null };
+
 export const CheckinListQuery = z.strictObject({
   employeeId: Id.optional(),
   siteId: Id.optional(),
