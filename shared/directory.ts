@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { Id, PageQuery } from './schemas.js';
+
+/**
+ * An IANA zone name the runtime's ICU knows (aliases such as Europe/Kyiv included, which
+ * Intl.supportedValuesOf leaves out). It must start with a letter: newer runtimes also accept
+ * offsets like "+01:00", which PostgreSQL reads with the opposite sign.
+ */
+export const TimeZone = z.string().refine((tz) => {
+  if (!/^[A-Za-z]/.test(tz)) return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone such as Europe/Berlin or UTC');
+
+// PostgreSQL text cannot hold NUL, and no display name needs control characters.
+const Name = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
+/** A badge is printed or encoded on a card: the same printable, trimmed rules as an id. */
+export const Badge = Id;
+export const Pin = z.string().regex(/^\d{4,12}$/, 'must be 4 to 12 digits');
+const Timestamp = z.string();
+
+/** The `:id` of a resource path, held to the same rules as an id in a body. */
+export const PathParams = z.object({ id: Id });
+
+/** A PATCH must change something; an empty body is more likely a client bug than a request. */
+const nonEmpty = (o: object) => Object.keys(o).length > 0;
+const NON_EMPTY = 'send at least one field to change';
+
+export const Site = z.object({
+  id: Id,
+  name: z.string(),
+  timeZone: z.string(),
+  active: z.boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type Site = z.infer<typeof Site>;
+
+export const SiteCreate = z.strictObject({ id: Id, name: Name, timeZone: TimeZone.default('UTC') });
+export type SiteCreate = z.infer<typeof SiteCreate>;
+
+export const SiteUpdate = z.strictObject({ name: Name.optional(), timeZone: TimeZone.optional() }).refine(nonEmpty, NON_EMPTY);
+export type SiteUpdate = z.infer<typeof SiteUpdate>;
+
+export const SiteListQuery = PageQuery.extend({ active: z.stringbool().optional() });
+export type SiteListQuery = z.infer<typeof SiteListQuery>;
+
+/** The PIN itself never leaves the hub: callers only learn whether one is set. */
+export const Employee = z.object({
+  id: Id,
+  name: z.string(),
+  siteId: Id.nullable(),
+  badge: z.string().nullable(),
+  hasPin: z.boolean(),
+  active: z.boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type Employee = z.infer<typeof Employee>;
+
+export const EmployeeCreate = z.strictObject({
+  id: Id,
+  name: Name,
+  siteId: Id.optional(),
+  badge: Badge.optional(),
+  pin: Pin.optional(),
+});
+export type EmployeeCreate = z.infer<typeof EmployeeCreate>;
+
+/** null clears a field: siteId unassigns, badge frees the badge, pin removes the PIN. */
+export const EmployeeUpdate = z
+  .strictObject({
+    name: Name.optional(),
+    siteId: Id.nullable().optional(),
+    badge: Badge.nullable().optional(),
+    pin: Pin.nullable().optional(),
+    active: z.boolean().optional(),
+  })
+  .refine(nonEmpty, NON_EMPTY);
+export type EmployeeUpdate = z.infer<typeof EmployeeUpdate>;
+
+export const EmployeeListQuery = PageQuery.extend({ siteId: Id.optional(), active: z.stringbool().optional() });
+export type EmployeeListQuery = z.infer<typeof EmployeeListQuery>;
