@@ -1,0 +1,52 @@
+import Router from '@koa/router';
+import { stringify } from 'csv-stringify';
+import { pipeline, Readable } from 'node:stream';
+import { DailyReportQuery, TimesheetParams, TimesheetQuery, type DailyReportRow } from '../../../shared/reports.js';
+import type { ReportService } from '../../services/reports.js';
+import { parse } from '../../validate.js';
+
+const DAILY_COLUMNS: Array<keyof DailyReportRow> = ['employeeId', 'name', 'date', 'firstIn', 'lastOut', 'workedMinutes', 'sessions', 'status', 'flags'];
+
+export function reportsRouter(deps: { reports: ReportService }) {
+  // Prefixed /api/v1, not /reports: the timesheet sits under /employees beside the employees router.
+  const router = new Router({ prefix: '/api/v1' });
+
+  router.get('/reports/daily', async (ctx) => {
+    const query = parse(DailyReportQuery, ctx.query);
+    const { site, rows } = await deps.reports.daily(query.siteId, query.date);
+    ctx.vary('Accept');
+    const wantsCsv = query.format ? query.format === 'csv' : ctx.accepts('application/json', 'text/csv') === 'text/csv';
+    if (!wantsCsv) {
+      const data: DailyReportRow[] = [];
+      for await (const row of rows) data.push(row);
+      ctx.body = { data };
+      return;
+    }
+    ctx.attachment(`daily-${site.id}-${query.date}.csv`);
+    ctx.type = 'text/csv; charset=utf-8';
+    // A database error mid-stream reaches the last stream, where Koa logs it and cuts the response.
+    ctx.body = pipeline(Readable.from(rows), csv(DAILY_COLUMNS), () => {});
+  });
+
+  router.get('/employees/:id/timesheet', async (ctx) => {
+    const { id } = parse(TimesheetParams, ctx.params);
+    const query = parse(TimesheetQuery, ctx.query);
+    ctx.body = { data: await deps.reports.timesheet(id, query.from, query.to) };
+  });
+
+  return router;
+}
+
+/**
+ * Rows in, RFC 4180 CSV out (CRLF, quoted where needed), with a header row. Flags are joined with
+ * ';'. Cells that a spreadsheet would run as a formula (a name starting with '=') get a leading "'".
+ */
+function csv(columns: string[]) {
+  return stringify({
+    header: true,
+    columns,
+    record_delimiter: 'windows',
+    escape_formulas: true,
+    cast: { object: (value) => (value as unknown as string[]).join(';') },
+  });
+}

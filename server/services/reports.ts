@@ -1,0 +1,88 @@
+import { MAX_TIMESHEET_DAYS, type DailyReportRow, type TimesheetRow } from '../../shared/reports.js';
+import type { Knex } from '../db/knex.js';
+import { AppError, NotFoundError } from '../errors.js';
+import { findEmployee, findSite, listPunches, listStatuses, pageSiteEmployees, type StoredPunch, type ZonedRef } from '../repositories/attendance.js';
+import { datesBetween, dayCount, rollup, sessionsOf, type Day } from './attendanceDays.js';
+
+export type ReportService = ReturnType<typeof createReportService>;
+
+const HOUR_MS = 3_600_000;
+/** Employees per query in a daily report: bounds each read however large the site. */
+const PAGE_SIZE = 500;
+
+/**
+ * The instants whose punches can decide the days from..to. A punch made at another site may be in
+ * another zone than the report's, and any zone's day D lies within [D 00:00Z − 14 h, D+1 00:00Z + 12 h]
+ * (UTC+14 … UTC−12). One longest shift more on each side finds each `in`'s `out` and each `out`'s `in`.
+ */
+function punchWindow(from: string, to: string, longestShiftMs: number) {
+  return {
+    start: new Date(Date.parse(from) - 14 * HOUR_MS - longestShiftMs),
+    end: new Date(Date.parse(to) + 36 * HOUR_MS + longestShiftMs),
+  };
+}
+
+/** A day as the API shows it; the older API's record status, where there is one, wins. */
+function present(day: Day, recordStatus: string | undefined): TimesheetRow {
+  return {
+    date: day.date,
+    firstIn: day.firstIn?.toISOString() ?? null,
+    lastOut: day.lastOut?.toISOString() ?? null,
+    workedMinutes: day.workedMinutes,
+    sessions: day.sessions,
+    status: recordStatus ?? (day.sessions ? 'present' : 'absent'),
+    flags: day.flags,
+  };
+}
+
+/** Daily attendance and timesheets, computed from the check-ins at read time. */
+export function createReportService(deps: { db: Knex; longestShiftMs: number }) {
+  const { db, longestShiftMs } = deps;
+
+  const days = (punches: StoredPunch[], dates: string[], timeZone: string, statuses: Map<string, string> | undefined, now: Date) =>
+    rollup(sessionsOf(punches, { timeZone, longestShiftMs, now }), dates).map((day) => present(day, statuses?.get(day.date)));
+
+  async function* dailyRows(site: ZonedRef, date: string): AsyncGenerator<DailyReportRow> {
+    const { start, end } = punchWindow(date, date, longestShiftMs);
+    const now = new Date();
+    let after: string | null = null;
+    for (;;) {
+      const employees = await pageSiteEmployees(db, site.id, after, PAGE_SIZE);
+      const ids = employees.map((e) => e.id);
+      const [punches, statuses] = await Promise.all([listPunches(db, ids, start, end), listStatuses(db, ids, date, date)]);
+      const byEmployee = new Map<string, StoredPunch[]>();
+      for (const p of punches) {
+        const list = byEmployee.get(p.employeeId);
+        if (list) list.push(p);
+        else byEmployee.set(p.employeeId, [p]);
+      }
+      for (const e of employees) {
+        const [day] = days(byEmployee.get(e.id) ?? [], [date], site.timeZone, statuses.get(e.id), now);
+        yield { employeeId: e.id, name: e.name, ...day! };
+      }
+      if (employees.length < PAGE_SIZE) return;
+      after = ids.at(-1)!;
+    }
+  }
+
+  return {
+    /** The site is looked up before any row, so an unknown site is a 404 even for a streamed answer. */
+    async daily(siteId: string, date: string): Promise<{ site: ZonedRef; rows: AsyncGenerator<DailyReportRow> }> {
+      const site = await findSite(db, siteId);
+      if (!site) throw new NotFoundError('site_not_found', `no site with id ${siteId}`);
+      return { site, rows: dailyRows(site, date) };
+    },
+
+    /** One row per date from..to (both included), in the employee's site zone. */
+    async timesheet(employeeId: string, from: string, to: string): Promise<TimesheetRow[]> {
+      if (dayCount(from, to) > MAX_TIMESHEET_DAYS) {
+        throw new AppError(400, 'range_too_large', `a timesheet covers at most ${MAX_TIMESHEET_DAYS} days`);
+      }
+      const employee = await findEmployee(db, employeeId);
+      if (!employee) throw new NotFoundError('employee_not_found', `no employee with id ${employeeId}`);
+      const { start, end } = punchWindow(from, to, longestShiftMs);
+      const [punches, statuses] = await Promise.all([listPunches(db, [employeeId], start, end), listStatuses(db, [employeeId], from, to)]);
+      return days(punches, datesBetween(from, to), employee.timeZone, statuses.get(employeeId), new Date());
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { Id } from './schemas.js';
+
+/** A timesheet spans at most a leap year of days; longer ranges are 400 range_too_large. */
+export const MAX_TIMESHEET_DAYS = 366;
+
+/**
+ * missing_checkout: an `in` with no `out` within the longest shift (not counted);
+ * open: an `in` still within the longest shift with no `out` yet (not counted yet);
+ * unmatched_checkout: an `out` with no open `in` (ignored).
+ */
+export const AttendanceFlag = z.enum(['missing_checkout', 'open', 'unmatched_checkout']);
+export type AttendanceFlag = z.infer<typeof AttendanceFlag>;
+
+export const DailyReportQuery = z.strictObject({
+  siteId: Id,
+  date: z.iso.date(),
+  format: z.enum(['json', 'csv']).optional(),
+});
+export type DailyReportQuery = z.infer<typeof DailyReportQuery>;
+
+export const TimesheetParams = z.strictObject({ id: Id });
+
+export const TimesheetQuery = z
+  .strictObject({ from: z.iso.date(), to: z.iso.date() })
+  .refine((q) => q.from <= q.to, { path: ['to'], message: 'must not be before from' });
+export type TimesheetQuery = z.infer<typeof TimesheetQuery>;
+
+/** One employee's day. Instants are ISO 8601 UTC; `date` is the calendar day in the site's zone. */
+export type TimesheetRow = {
+  date: string;
+  firstIn: string | null;
+  lastOut: string | null;
+  workedMinutes: number;
+  sessions: number;
+  /** The older API's record status for the date, else 'present' with any session, else 'absent'. */
+  status: string;
+  flags: AttendanceFlag[];
+};
+
+export type DailyReportRow = { employeeId: string; name: string } & TimesheetRow;

@@ -1,0 +1,225 @@
+import assert from 'node:assert/strict';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { makeEmployee, makeSite, storeCheckins } from './support/factories.js';
+import { api, startTestHub, type TestHub } from './support/hub.js';
+
+type Punch = [employeeId: string, type: 'in' | 'out', occurredAt: string];
+
+describe('reports: daily attendance, timesheets, CSV', () => {
+  let tdb: TestDatabase;
+  let hub: TestHub;
+
+  before(async () => {
+    tdb = await createTestDatabase();
+    const db = tdb.db;
+    await makeSite(db, { id: 'S1', timeZone: 'Europe/Berlin' });
+    await makeSite(db, { id: 'CSV', timeZone: 'Europe/Berlin' });
+    for (const id of ['E1', 'E2', 'E3', 'E4', 'E5', 'E6']) await makeEmployee(db, { id, siteId: 'S1' });
+    await makeEmployee(db, { id: 'E7', siteId: 'S1', active: false });
+    await makeEmployee(db, { id: 'C1', name: 'Smith, John', siteId: 'CSV' });
+    await makeEmployee(db, { id: 'C2', name: 'Ann "Hammer" Lee', siteId: 'CSV' });
+    await makeEmployee(db, { id: 'C3', name: 'Zoë Ångström', siteId: 'CSV' });
+    await makeEmployee(db, { id: 'C4', name: '=1+2', siteId: 'CSV' });
+    const punches: Punch[] = [
+      ['E1', 'in', '2026-06-01T08:00:00+02:00'],
+      ['E1', 'out', '2026-06-01T16:30:00+02:00'],
+      ['E2', 'in', '2026-06-01T08:00:00+02:00'],
+      ['E2', 'out', '2026-06-01T12:00:00+02:00'],
+      ['E2', 'in', '2026-06-01T13:00:00+02:00'],
+      ['E2', 'out', '2026-06-01T17:00:00+02:00'],
+      ['E3', 'in', '2026-06-01T22:00:00+02:00'],
+      ['E3', 'out', '2026-06-02T06:00:00+02:00'],
+      // The nights Berlin's clocks go back (03:00 → 02:00) and forward (02:00 → 03:00).
+      ['E4', 'in', '2026-10-24T22:00:00+02:00'],
+      ['E4', 'out', '2026-10-25T06:00:00+01:00'],
+      ['E4', 'in', '2026-03-28T22:00:00+01:00'],
+      ['E4', 'out', '2026-03-29T06:00:00+02:00'],
+      ['E5', 'in', '2026-06-01T08:00:00+02:00'],
+      ['E5', 'in', '2026-06-02T08:00:00+02:00'],
+      ['E5', 'out', '2026-06-02T09:00:00+02:00'],
+      ['C1', 'in', '2026-06-01T09:00:00+02:00'],
+      ['C1', 'out', '2026-06-01T17:00:00+02:00'],
+      ['C3', 'out', '2026-06-01T07:00:00+02:00'],
+      ['C3', 'in', '2026-06-01T08:00:00+02:00'],
+    ];
+    await storeCheckins(db, punches.map(([employeeId, type, occurredAt]) => ({ employeeId, type, occurredAt })));
+    hub = await startTestHub({ db });
+    for (const [id, status] of [['E2', 'late'], ['E6', 'on leave']]) {
+      const res = await api(hub, 'POST', '/api/v1/attendance/create', { id, name: id, status, date: '2026-06-01' });
+      assert.equal(res.status, 200, res.text);
+    }
+  });
+  after(async () => {
+    await hub?.stop();
+    await tdb?.drop();
+  });
+
+  const daily = async (siteId: string, date: string) => {
+    const res = await api(hub, 'GET', `/api/v1/reports/daily?siteId=${siteId}&date=${date}`);
+    assert.equal(res.status, 200, res.text);
+    return new Map<string, any>(res.body.data.map((row: any) => [row.employeeId, row]));
+  };
+
+  it('a normal day: first in, last out, worked minutes', async () => {
+    const rows = await daily('S1', '2026-06-01');
+    assert.deepEqual(rows.get('E1'), {
+      employeeId: 'E1',
+      name: 'E1',
+      date: '2026-06-01',
+      firstIn: '2026-06-01T06:00:00.000Z',
+      lastOut: '2026-06-01T14:30:00.000Z',
+      workedMinutes: 510,
+      sessions: 1,
+      status: 'present',
+      flags: [],
+    });
+  });
+
+  it('lists every active employee of the site once, in id order', async () => {
+    const rows = await daily('S1', '2026-06-01');
+    assert.deepEqual([...rows.keys()], ['E1', 'E2', 'E3', 'E4', 'E5', 'E6']);
+  });
+
+  it('two sessions in a day add up; the older API record status wins', async () => {
+    const e2 = (await daily('S1', '2026-06-01')).get('E2');
+    assert.deepEqual([e2.sessions, e2.workedMinutes, e2.firstIn, e2.lastOut, e2.status], [2, 480, '2026-06-01T06:00:00.000Z', '2026-06-01T15:00:00.000Z', 'late']);
+  });
+
+  it('employees without punches: the older record status, else absent', async () => {
+    const rows = await daily('S1', '2026-06-01');
+    assert.deepEqual([rows.get('E6').status, rows.get('E6').sessions], ['on leave', 0]);
+    assert.deepEqual([rows.get('E4').status, rows.get('E4').sessions, rows.get('E4').firstIn], ['absent', 0, null]);
+  });
+
+  it('a night shift 22:00 → 06:00 belongs to the day it started', async () => {
+    assert.deepEqual([(await daily('S1', '2026-06-01')).get('E3').workedMinutes], [480]);
+    const next = (await daily('S1', '2026-06-02')).get('E3');
+    assert.deepEqual([next.sessions, next.workedMinutes, next.status], [0, 0, 'absent']);
+  });
+
+  it('counts real hours across DST: autumn back 9 h, spring forward 7 h', async () => {
+    const autumn = (await daily('S1', '2026-10-24')).get('E4');
+    assert.deepEqual([autumn.workedMinutes, autumn.firstIn, autumn.lastOut], [540, '2026-10-24T20:00:00.000Z', '2026-10-25T05:00:00.000Z']);
+    assert.equal((await daily('S1', '2026-03-28')).get('E4').workedMinutes, 420);
+    assert.equal((await daily('S1', '2026-10-25')).get('E4').sessions, 0);
+  });
+
+  it('an in with no out within the longest shift is flagged missing_checkout and not counted', async () => {
+    const e5 = (await daily('S1', '2026-06-01')).get('E5');
+    assert.deepEqual([e5.sessions, e5.workedMinutes, e5.lastOut, e5.status, e5.flags], [1, 0, null, 'present', ['missing_checkout']]);
+    assert.deepEqual((await daily('S1', '2026-06-02')).get('E5').flags, []);
+  });
+
+  it('reads a large site a page of employees at a time, punches included on every page', async () => {
+    const ids = Array.from({ length: 1201 }, (_, i) => `B${String(i).padStart(4, '0')}`);
+    await makeSite(tdb.db, { id: 'BIG' });
+    await tdb.db('employees').insert(ids.map((id) => ({ id, name: id, site_id: 'BIG' })));
+    await storeCheckins(tdb.db, [
+      { employeeId: 'B1200', type: 'in', occurredAt: '2026-06-01T08:00:00Z' },
+      { employeeId: 'B1200', type: 'out', occurredAt: '2026-06-01T09:00:00Z' },
+    ]);
+    const rows = await daily('BIG', '2026-06-01');
+    assert.deepEqual([...rows.keys()], ids);
+    assert.equal(rows.get('B1200').workedMinutes, 60);
+  });
+
+  describe('CSV', () => {
+    const expected = [
+      'employeeId,name,date,firstIn,lastOut,workedMinutes,sessions,status,flags',
+      'C1,"Smith, John",2026-06-01,2026-06-01T07:00:00.000Z,2026-06-01T15:00:00.000Z,480,1,present,',
+      'C2,"Ann ""Hammer"" Lee",2026-06-01,,,0,0,absent,',
+      'C3,Zoë Ångström,2026-06-01,2026-06-01T06:00:00.000Z,,0,1,present,missing_checkout;unmatched_checkout',
+      "C4,'=1+2,2026-06-01,,,0,0,absent,",
+      '',
+    ].join('\r\n');
+
+    for (const [label, query, headers] of [
+      ['with Accept: text/csv', '', { accept: 'text/csv' }],
+      ['with format=csv', '&format=csv', {}],
+    ] as const) {
+      it(`streams the same report ${label}: RFC 4180 quoting, UTF-8, flags joined with ;`, async () => {
+        const res = await api(hub, 'GET', `/api/v1/reports/daily?siteId=CSV&date=2026-06-01${query}`, undefined, headers);
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('content-type'), 'text/csv; charset=utf-8');
+        assert.equal(res.headers.get('content-disposition'), 'attachment; filename="daily-CSV-2026-06-01.csv"');
+        assert.equal(res.text, expected);
+      });
+    }
+
+    it('format=json wins over Accept: text/csv', async () => {
+      const res = await api(hub, 'GET', '/api/v1/reports/daily?siteId=CSV&date=2026-06-01&format=json', undefined, { accept: 'text/csv' });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.data[1].name, 'Ann "Hammer" Lee');
+    });
+  });
+
+  describe('timesheet', () => {
+    const timesheet = (id: string, from: string, to: string) => api(hub, 'GET', `/api/v1/employees/${id}/timesheet?from=${from}&to=${to}`);
+
+    it('one row per day in range, both ends included', async () => {
+      const res = await timesheet('E3', '2026-05-31', '2026-06-02');
+      assert.equal(res.status, 200);
+      assert.deepEqual(
+        res.body.data.map((d: any) => [d.date, d.sessions, d.workedMinutes, d.status]),
+        [
+          ['2026-05-31', 0, 0, 'absent'],
+          ['2026-06-01', 1, 480, 'present'],
+          ['2026-06-02', 0, 0, 'absent'],
+        ],
+      );
+      assert.deepEqual(Object.keys(res.body.data[0]), ['date', 'firstIn', 'lastOut', 'workedMinutes', 'sessions', 'status', 'flags']);
+    });
+
+    it('covers up to 366 days; more is 400 range_too_large', async () => {
+      const year = await timesheet('E4', '2026-01-01', '2027-01-01');
+      assert.equal(year.status, 200);
+      assert.equal(year.body.data.length, 366);
+      assert.deepEqual(year.body.data.filter((d: any) => d.sessions).map((d: any) => [d.date, d.workedMinutes]), [
+        ['2026-03-28', 420],
+        ['2026-10-24', 540],
+      ]);
+      const tooLong = await timesheet('E4', '2026-01-01', '2027-01-02');
+      assert.equal(tooLong.status, 400);
+      assert.equal(tooLong.body.error.code, 'range_too_large');
+    });
+
+    it('an unknown employee is 404 employee_not_found', async () => {
+      const res = await timesheet('ghost', '2026-06-01', '2026-06-01');
+      assert.equal(res.status, 404);
+      assert.equal(res.body.error.code, 'employee_not_found');
+    });
+
+    for (const [label, from, to] of [
+      ['from after to', '2026-06-02', '2026-06-01'],
+      ['not a date', '2026-06-01', 'tomorrow'],
+      ['no such day', '2026-02-29', '2026-03-01'],
+    ]) {
+      it(`${label} is 400 validation_failed`, async () => {
+        const res = await timesheet('E1', from!, to!);
+        assert.equal(res.status, 400);
+        assert.equal(res.body.error.code, 'validation_failed');
+      });
+    }
+  });
+
+  it('an unknown site is 404 site_not_found, for CSV too', async () => {
+    for (const format of ['json', 'csv']) {
+      const res = await api(hub, 'GET', `/api/v1/reports/daily?siteId=nowhere&date=2026-06-01&format=${format}`);
+      assert.equal(res.status, 404);
+      assert.equal(res.body.error.code, 'site_not_found');
+    }
+  });
+
+  for (const [label, query] of [
+    ['a missing date', 'siteId=S1'],
+    ['a bad date', 'siteId=S1&date=2026-13-01'],
+    ['an unknown format', 'siteId=S1&date=2026-06-01&format=xml'],
+    ['an unknown parameter', 'siteId=S1&date=2026-06-01&limit=5'],
+  ]) {
+    it(`the daily report with ${label} is 400 validation_failed`, async () => {
+      const res = await api(hub, 'GET', `/api/v1/reports/daily?${query}`);
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error.code, 'validation_failed');
+    });
+  }
+});
