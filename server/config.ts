@@ -22,6 +22,8 @@ const schema = z.object({
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   DB_POOL_MAX: z.coerce.number().int().min(2).max(100).default(10),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
+  // A check-in left open longer than this is a forgotten check-out: not counted, and no longer blocks a new check-in.
+  LONGEST_SHIFT_HOURS: z.coerce.number().int().min(1).max(48).default(16),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
 });
 

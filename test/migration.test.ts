@@ -196,16 +196,16 @@ describe('Liquibase migrations', function () {
         assert.equal(status.code, 0, status.stderr);
         assert.match(status.stdout, /is up to date/);
 
+        const before = (await changelog(tdb.url)).map((r) => r.id);
+        const last = before.at(-1)!;
         const rollback = await cli(['rollback', '1'], env);
         assert.equal(rollback.code, 0, rollback.stderr);
-        assert.match(rollback.stdout, /Rolling Back Changeset: changesets\/004-events-checkins\.xml::4-checkins::attendance-hub/);
-        assert.ok(!(await tablesPresent(tdb.url)).includes('checkins'));
+        assert.match(rollback.stdout, new RegExp(`Rolling Back Changeset: changesets/[\\w.-]+::${last}::attendance-hub`));
+        assert.deepEqual((await changelog(tdb.url)).map((r) => r.id), before.slice(0, -1));
 
         const update = await cli(['update'], env);
         assert.equal(update.code, 0, update.stderr);
-        assert.ok((await tablesPresent(tdb.url)).includes('checkins'));
-        const ids = (await changelog(tdb.url)).map((r) => r.id);
-        assert.equal(ids.at(-1), '4-checkins');
+        assert.deepEqual((await changelog(tdb.url)).map((r) => r.id), before);
       } finally {
         await tdb.drop();
       }

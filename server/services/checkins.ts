@@ -1,105 +1,112 @@
 import { randomUUID } from 'node:crypto';
-import type { Checkin, CheckinInput, CheckinListQuery } from '../../shared/schemas.js';
-import { inTransaction, type Knex } from '../db/knex.js';
-import { AppError, NotFoundError } from '../errors.js';
-import { listCheckins, findCheckinsByEventIds, insertCheckins } from '../repositories/checkins.js';
-import { findEmployeeRefs } from '../repositories/employees.js';
-import { advanceHead, insertEvents, lockHead, type HubEvent } from '../repositories/events.js';
-import { existingSiteIds } from '../repositories/sites.js';
+import { v5 as uuidv5 } from 'uuid';
+import {
+  CheckinInput,
+  type BatchItemResult,
+  type CheckinListQuery,
+} from '../../shared/schemas.js';
+import { cacheKeys, type Cache } from '../cache/index.js';
+import type { Knex } from '../db/knex.js';
+import { AppError, NotFoundError, ValidationError } from '../errors.js';
 import type { Publisher } from '../realtime/publisher.js';
+import { listCheckins } from '../repositories/checkins.js';
+import { findEmployeeByBadge } from '../repositories/employees.js';
+import { fieldIssues } from '../validate.js';
+import { commitPunches, type Punch, type PunchResult } from './checkinCommit.js';
 import { createGroupCommitter } from './groupCommit.js';
+import { verifyPin } from './pin.js';
 
-export type CheckinResult = { checkin: Checkin; created: boolean };
+export type { PunchResult as CheckinResult };
 
-type Punch = Omit<Checkin, 'seq' | 'recordedAt' | 'siteId'> & { siteId?: string };
-
-const MAX_BATCH = 500;
+const MAX_GROUP = 1000;
+const MAX_FUTURE_MS = 5 * 60_000;
+// Idempotency-Key values map to eventIds in their own UUID namespace, so a retry finds the first punch.
+const IDEMPOTENCY_NAMESPACE = '0b5c3f7e-5d2a-4c47-9a59-3f1a8c4e9d21';
 
 export type CheckinService = ReturnType<typeof createCheckinService>;
 
-export function createCheckinService(deps: { db: Knex; publisher: Publisher }) {
-  const { db, publisher } = deps;
+export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: Publisher; longestShiftMs: number }) {
+  const { db, cache, publisher, longestShiftMs } = deps;
 
-  /** One transaction for a whole group of punches: lock the seq head, judge each, insert the valid ones. */
-  async function commitBatch(punches: Punch[]): Promise<Array<CheckinResult | Error>> {
-    const { results, events } = await inTransaction(db, async (trx) => {
-      let { head, now } = await lockHead(trx);
-      // One connection runs one query at a time: these are sequential either way.
-      const employees = await findEmployeeRefs(trx, unique(punches.map((p) => p.employeeId)));
-      const sites = await existingSiteIds(trx, unique(punches.flatMap((p) => (p.siteId ? [p.siteId] : []))));
-      const stored = await findCheckinsByEventIds(trx, unique(punches.map((p) => p.eventId)));
-      const results: Array<CheckinResult | Error> = [];
-      const fresh: Checkin[] = [];
-      for (const p of punches) {
-        const known = stored.get(p.eventId);
-        if (known) {
-          results.push({ checkin: known, created: false });
-          continue;
-        }
-        const employee = employees.get(p.employeeId);
-        if (!employee) {
-          results.push(new NotFoundError('unknown_employee', `no employee with id ${p.employeeId}`));
-          continue;
-        }
-        if (p.siteId && !sites.has(p.siteId)) {
-          results.push(new NotFoundError('unknown_site', `no site with id ${p.siteId}`));
-          continue;
-        }
-        const checkin: Checkin = {
-          seq: ++head,
-          eventId: p.eventId,
-          employeeId: p.employeeId,
-          siteId: p.siteId ?? employee.siteId,
-          deviceId: p.deviceId,
-          type: p.type,
-          occurredAt: p.occurredAt,
-          recordedAt: now.toISOString(),
-        };
-        fresh.push(checkin);
-        stored.set(p.eventId, checkin);
-        results.push({ checkin, created: true });
-      }
-      const events: HubEvent[] = fresh.map((c) => ({
-        seq: c.seq,
-        kind: 'checkin.recorded',
-        siteId: c.siteId,
-        employeeId: c.employeeId,
-        data: c,
-      }));
-      if (fresh.length) {
-        await insertEvents(trx, events);
-        await insertCheckins(trx, fresh);
-        await advanceHead(trx, head);
-      }
-      return { results, events };
-    });
+  const committer = createGroupCommitter<Punch, PunchResult>(async (punches) => {
+    const { results, events, sites } = await commitPunches(db, punches, longestShiftMs);
+    // Committed: make reads see it before anyone is told, then tell the dashboards.
+    await cache.invalidate([...sites].map(cacheKeys.presence));
     publisher.publish(events);
     return results;
+  }, MAX_GROUP);
+
+  /** Validated input → a punch: identity resolved (badge + PIN), eventId and time fixed. */
+  async function toPunch(input: CheckinInput, idempotencyKey?: string): Promise<Punch> {
+    const keyed = idempotencyKey === undefined ? undefined : uuidv5(idempotencyKey, IDEMPOTENCY_NAMESPACE);
+    if (keyed && input.eventId && keyed !== input.eventId) {
+      throw new AppError(400, 'idempotency_key_mismatch', 'Idempotency-Key and eventId name different check-ins; send one of them');
+    }
+    const occurredAt = new Date(input.occurredAt ?? Date.now());
+    if (occurredAt.getTime() > Date.now() + MAX_FUTURE_MS) {
+      throw new AppError(400, 'occurred_in_future', 'occurredAt is more than 5 minutes in the future');
+    }
+    return {
+      eventId: input.eventId ?? keyed ?? randomUUID(),
+      employeeId: input.employeeId ?? (await employeeIdForBadge(input.badge!, input.pin)),
+      siteId: input.siteId,
+      deviceId: input.deviceId ?? null,
+      type: input.type,
+      occurredAt: occurredAt.toISOString(),
+    };
   }
 
-  const committer = createGroupCommitter(commitBatch, MAX_BATCH);
+  async function employeeIdForBadge(badge: string, pin: string | undefined): Promise<string> {
+    const employee = await findEmployeeByBadge(db, badge);
+    if (!employee) throw new NotFoundError('unknown_badge', 'no employee has this badge');
+    if (employee.pinHash && !(pin !== undefined && (await verifyPin(pin, employee.pinHash)))) {
+      throw new AppError(401, 'invalid_pin', 'the PIN is missing or wrong');
+    }
+    return employee.id;
+  }
 
   return {
-    /** Store one punch; resolves after its transaction commits. A known eventId returns the stored check-in. */
-    async record(input: CheckinInput): Promise<CheckinResult> {
-      const result = await committer.submit({
-        eventId: input.eventId ?? randomUUID(),
-        employeeId: input.employeeId,
-        siteId: input.siteId,
-        deviceId: input.deviceId ?? null,
-        type: input.type,
-        occurredAt: new Date(input.occurredAt ?? Date.now()).toISOString(),
-      });
-      if (result.created) return result;
-      const same = result.checkin.employeeId === input.employeeId && result.checkin.type === input.type;
-      if (!same) throw new AppError(409, 'event_id_conflict', `eventId ${result.checkin.eventId} was already used for another check-in`);
-      return result;
+    /** Store one punch; resolves after its transaction commits. A retry returns the stored check-in (created: false). */
+    async record(input: CheckinInput, idempotencyKey?: string): Promise<PunchResult> {
+      const [result] = await committer.submit([await toPunch(input, idempotencyKey)]);
+      if (result instanceof Error) throw result;
+      return result!;
     },
+
+    /**
+     * Offline sync: every valid punch of the batch is stored in one transaction, judged in occurredAt
+     * order; invalid ones are reported per item and not stored.
+     */
+    async recordBatch(items: unknown[]): Promise<BatchItemResult[]> {
+      const prepared = await Promise.all(
+        items.map(async (raw): Promise<Punch | BatchItemResult> => {
+          const eventId = typeof (raw as { eventId?: unknown })?.eventId === 'string' ? (raw as { eventId: string }).eventId : null;
+          const parsed = CheckinInput.safeParse(raw);
+          if (!parsed.success) return rejected(eventId, new ValidationError(fieldIssues(parsed.error)));
+          return toPunch(parsed.data).catch((err: unknown) => rejected(eventId, err));
+        }),
+      );
+      const punches = prepared.filter((p): p is Punch => !('status' in p));
+      const results = await committer.submit(punches);
+      let next = 0;
+      return prepared.map((p) => {
+        if ('status' in p) return p;
+        const r = results[next++]!;
+        if (r instanceof Error) return rejected(p.eventId, r);
+        return { eventId: r.checkin.eventId, status: r.created ? 'created' : 'duplicate', data: r.checkin };
+      });
+    },
+
     list: (query: CheckinListQuery) => listCheckins(db, query),
     drain: () => committer.drain(),
   };
 }
 
-function unique(values: string[]): string[] {
-  return [...new Set(values)];
+function rejected(eventId: string | null, err: unknown): BatchItemResult {
+  if (!(err instanceof AppError)) throw err;
+  return {
+    eventId,
+    status: 'rejected',
+    error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) },
+  };
 }

@@ -1,45 +1,57 @@
 /**
- * Group commit: items submitted while a batch is committing wait and go together in the next batch,
+ * Group commit: work submitted while a batch is committing waits and goes together in the next batch,
  * so one transaction (one fsync, one hold of the seq lock) carries many writes. There is never more
- * than one batch in flight per committer. Each item settles only after its batch has committed.
+ * than one batch in flight per committer. A unit submitted together always shares one transaction,
+ * and settles only after that transaction has committed.
  */
 export type GroupCommitter<I, R> = {
-  submit(item: I): Promise<R>;
+  /** Commit items together; resolves with one result (or Error) per item, in order. */
+  submit(items: I[]): Promise<Array<R | Error>>;
   /** Resolves when everything submitted so far has settled. */
   drain(): Promise<void>;
 };
 
-type Pending<I, R> = { item: I; resolve: (r: R) => void; reject: (e: unknown) => void };
+type Unit<I, R> = { items: I[]; resolve: (r: Array<R | Error>) => void; reject: (e: unknown) => void };
 
 export function createGroupCommitter<I, R>(
   commit: (items: I[]) => Promise<Array<R | Error>>,
   maxBatch: number,
 ): GroupCommitter<I, R> {
-  let queue: Pending<I, R>[] = [];
+  let queue: Unit<I, R>[] = [];
   let running: Promise<void> | null = null;
+
+  function takeBatch(): Unit<I, R>[] {
+    let size = 0;
+    let n = 0;
+    // A unit is never split; an oversized unit goes alone.
+    while (n < queue.length && (n === 0 || size + queue[n]!.items.length <= maxBatch)) size += queue[n++]!.items.length;
+    const batch = queue.slice(0, n);
+    queue = queue.slice(n);
+    return batch;
+  }
 
   async function run(): Promise<void> {
     while (queue.length) {
-      const batch = queue.slice(0, maxBatch);
-      queue = queue.slice(batch.length);
+      const batch = takeBatch();
       try {
-        const results = await commit(batch.map((p) => p.item));
-        batch.forEach((p, i) => {
-          const r = results[i]!;
-          if (r instanceof Error) p.reject(r);
-          else p.resolve(r);
-        });
+        const results = await commit(batch.flatMap((u) => u.items));
+        let offset = 0;
+        for (const u of batch) {
+          u.resolve(results.slice(offset, offset + u.items.length));
+          offset += u.items.length;
+        }
       } catch (err) {
-        for (const p of batch) p.reject(err);
+        for (const u of batch) u.reject(err);
       }
     }
     running = null;
   }
 
   return {
-    submit(item) {
-      return new Promise<R>((resolve, reject) => {
-        queue.push({ item, resolve, reject });
+    submit(items) {
+      if (!items.length) return Promise.resolve([]);
+      return new Promise((resolve, reject) => {
+        queue.push({ items, resolve, reject });
         running ??= run();
       });
     },

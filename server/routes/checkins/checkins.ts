@@ -1,5 +1,6 @@
 import Router from '@koa/router';
-import { CheckinInput, CheckinListQuery } from '../../../shared/schemas.js';
+import { CheckinBatchInput, CheckinInput, CheckinListQuery } from '../../../shared/schemas.js';
+import { AppError } from '../../errors.js';
 import { jsonBody } from '../../middleware/jsonBody.js';
 import type { CheckinService } from '../../services/checkins.js';
 import { parse } from '../../validate.js';
@@ -9,9 +10,16 @@ export function checkinsRouter(deps: { checkins: CheckinService; bodyLimit: numb
 
   router.post('/', jsonBody(deps.bodyLimit), async (ctx) => {
     const input = parse(CheckinInput, ctx.request.body);
-    const { checkin, created } = await deps.checkins.record(input);
+    const key = ctx.get('Idempotency-Key');
+    if (key.length > 255) throw new AppError(400, 'validation_failed', 'Idempotency-Key is longer than 255 characters');
+    const { checkin, created } = await deps.checkins.record(input, key || undefined);
     ctx.status = created ? 201 : 200;
     ctx.body = { data: checkin };
+  });
+
+  router.post('/batch', jsonBody(deps.bodyLimit), async (ctx) => {
+    const { punches } = parse(CheckinBatchInput, ctx.request.body);
+    ctx.body = { data: await deps.checkins.recordBatch(punches) };
   });
 
   router.get('/', async (ctx) => {

@@ -1,0 +1,169 @@
+import type { Checkin, PresenceChanged } from '../../shared/schemas.js';
+import { inTransaction, type Knex } from '../db/knex.js';
+import { AppError, NotFoundError } from '../errors.js';
+import { findCheckinsByEventIds, findTimelines, insertCheckins } from '../repositories/checkins.js';
+import { findEmployeeRefs } from '../repositories/employees.js';
+import { advanceHead, insertEvents, lockHead, type HubEvent } from '../repositories/events.js';
+import { existingSiteIds } from '../repositories/sites.js';
+import { insertPunch, judgePunch, type TimelinePunch } from './checkinRules.js';
+
+/** A punch ready to judge: identity resolved, eventId and occurredAt fixed. */
+export type Punch = {
+  eventId: string;
+  employeeId: string;
+  siteId?: string;
+  deviceId: string | null;
+  type: 'in' | 'out' | 'toggle';
+  occurredAt: string;
+};
+
+export type PunchResult = { checkin: Checkin; created: boolean };
+
+export type CommitOutcome = {
+  results: Array<PunchResult | Error>;
+  events: HubEvent[];
+  /** Sites whose presence may have changed: where punches landed and where their employees were. */
+  sites: Set<string>;
+};
+
+/**
+ * One transaction for a group of punches. The seq lock is taken first, so every writer on every node
+ * judges against the committed state and nothing can race: an eventId or an identical punch stored
+ * before (or earlier in this group) is returned as a duplicate, never stored twice. Punches are
+ * judged in occurredAt order; the valid ones are stored with consecutive seqs, the rest are errors.
+ */
+export async function commitPunches(db: Knex, punches: Punch[], longestShiftMs: number): Promise<CommitOutcome> {
+  return inTransaction(db, async (trx) => {
+    let { head, now } = await lockHead(trx);
+    const employees = await findEmployeeRefs(trx, unique(punches.map((p) => p.employeeId)));
+    const sites = await existingSiteIds(trx, unique(punches.flatMap((p) => (p.siteId ? [p.siteId] : []))));
+    const byEventId = await findCheckinsByEventIds(trx, unique(punches.map((p) => p.eventId)));
+    const stored = await findTimelines(trx, timelineWindows(punches, longestShiftMs));
+
+    const timelines = new Map<string, TimelinePunch[]>();
+    const identical = new Map<string, Checkin>();
+    const touchedSites = new Set<string>();
+    for (const [employeeId, checkins] of stored) {
+      timelines.set(employeeId, checkins.map((c) => ({ type: c.type, at: Date.parse(c.occurredAt), siteId: c.siteId })));
+      for (const c of checkins) identical.set(punchKey(c.employeeId, c.type, c.occurredAt), c);
+    }
+
+    const results: Array<PunchResult | Error> = new Array(punches.length);
+    const fresh: Checkin[] = [];
+    for (const i of judgingOrder(punches)) {
+      const p = punches[i]!;
+      const known = byEventId.get(p.eventId);
+      if (known) {
+        results[i] = sameRequest(known, p) ? { checkin: known, created: false } : eventIdReused(p.eventId);
+        continue;
+      }
+      const employee = employees.get(p.employeeId);
+      if (!employee) {
+        results[i] = new NotFoundError('unknown_employee', `no employee with id ${p.employeeId}`);
+        continue;
+      }
+      if (!employee.active) {
+        results[i] = new AppError(409, 'employee_inactive', `employee ${p.employeeId} is inactive and cannot check in`);
+        continue;
+      }
+      if (p.siteId && !sites.has(p.siteId)) {
+        results[i] = new NotFoundError('unknown_site', `no site with id ${p.siteId}`);
+        continue;
+      }
+      const twin = p.type !== 'toggle' && identical.get(punchKey(p.employeeId, p.type, p.occurredAt));
+      if (twin) {
+        results[i] = { checkin: twin, created: false };
+        continue;
+      }
+      const timeline = timelines.get(p.employeeId)!;
+      const at = Date.parse(p.occurredAt);
+      const verdict = judgePunch(timeline, { type: p.type, at }, longestShiftMs);
+      if (!verdict.ok) {
+        results[i] = new AppError(409, verdict.code, verdict.message);
+        continue;
+      }
+      const checkin: Checkin = {
+        seq: 0,
+        eventId: p.eventId,
+        employeeId: p.employeeId,
+        // A check-out closes the session where it was opened unless the kiosk says otherwise.
+        siteId: p.siteId ?? verdict.opened?.siteId ?? employee.siteId,
+        deviceId: p.deviceId,
+        type: verdict.type,
+        occurredAt: p.occurredAt,
+        recordedAt: now.toISOString(),
+      };
+      insertPunch(timeline, { type: verdict.type, at, siteId: checkin.siteId });
+      identical.set(punchKey(checkin.employeeId, checkin.type, checkin.occurredAt), checkin);
+      byEventId.set(checkin.eventId, checkin);
+      fresh.push(checkin);
+      results[i] = { checkin, created: true };
+    }
+
+    const events = numberEvents(fresh, timelines, head, now, longestShiftMs);
+    head += events.length;
+    if (fresh.length) {
+      await insertEvents(trx, events);
+      await insertCheckins(trx, fresh);
+      await advanceHead(trx, head);
+    }
+    for (const c of fresh) {
+      if (c.siteId) touchedSites.add(c.siteId);
+      for (const s of stored.get(c.employeeId) ?? []) if (s.siteId) touchedSites.add(s.siteId);
+    }
+    return { results, events, sites: touchedSites };
+  });
+}
+
+/**
+ * Seqs follow commit order. Each stored punch is a `checkin.recorded`; an employee whose latest punch
+ * (in time) is now one of these also gets a `presence.changed`, with a seq of its own.
+ */
+function numberEvents(fresh: Checkin[], timelines: Map<string, TimelinePunch[]>, head: number, now: Date, longestShiftMs: number): HubEvent[] {
+  const events: HubEvent[] = [];
+  const latest = new Map<string, Checkin>();
+  for (const c of fresh) {
+    c.seq = ++head;
+    events.push({ seq: c.seq, kind: 'checkin.recorded', siteId: c.siteId, employeeId: c.employeeId, data: c });
+    const last = timelines.get(c.employeeId)!.at(-1)!;
+    if (last.at === Date.parse(c.occurredAt) && last.type === c.type) latest.set(c.employeeId, c);
+  }
+  for (const c of latest.values()) {
+    const present = c.type === 'in' && now.getTime() - Date.parse(c.occurredAt) <= longestShiftMs;
+    const change: PresenceChanged = { seq: ++head, siteId: c.siteId, employeeId: c.employeeId, present, since: present ? c.occurredAt : null };
+    events.push({ seq: change.seq, kind: 'presence.changed', siteId: c.siteId, employeeId: c.employeeId, data: change });
+  }
+  return events;
+}
+
+/** The stored punches the rules need: everything within one longest shift of each new punch. */
+function timelineWindows(punches: Punch[], longestShiftMs: number) {
+  const bounds = new Map<string, { from: number; to: number }>();
+  for (const p of punches) {
+    const at = Date.parse(p.occurredAt);
+    const b = bounds.get(p.employeeId);
+    bounds.set(p.employeeId, { from: Math.min(b?.from ?? at, at), to: Math.max(b?.to ?? at, at) });
+  }
+  return [...bounds].map(([employeeId, b]) => ({
+    employeeId,
+    from: new Date(b.from - longestShiftMs),
+    to: new Date(b.to + longestShiftMs),
+  }));
+}
+
+/** Indexes of punches by occurredAt, arrival order breaking ties. */
+function judgingOrder(punches: Punch[]): number[] {
+  return punches.map((_, i) => i).sort((a, b) => Date.parse(punches[a]!.occurredAt) - Date.parse(punches[b]!.occurredAt) || a - b);
+}
+
+const punchKey = (employeeId: string, type: string, occurredAt: string) => `${employeeId}\u0000${type}\u0000${Date.parse(occurredAt)}`;
+
+/** A retry carries the same employee and (unless it was a toggle) the same type. */
+const sameRequest = (c: Checkin, p: Punch) => c.employeeId === p.employeeId && (p.type === 'toggle' || p.type === c.type);
+
+const eventIdReused = (eventId: string) =>
+  new AppError(409, 'event_id_conflict', `eventId ${eventId} was already used for a different check-in`);
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
