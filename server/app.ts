@@ -5,6 +5,10 @@ import { errorHandler } from './middleware/errors.js';
 import { requestLog } from './middleware/requestLog.js';
 import { attendanceRouter } from './routes/attendance/attendance.js';
 import { checkinsRouter } from './routes/checkins/checkins.js';
+import { employeesRouter } from './routes/employees/employees.js';
+import { presenceRouter } from './routes/presence/presence.js';
+import { reportsRouter } from './routes/reports/reports.js';
+import { sitesRouter } from './routes/sites/sites.js';
 import type { Services } from './services/index.js';
 
 /** The REST pipeline: log → errors → routes. Builds the app; never listens. */
@@ -19,6 +23,10 @@ export function createApp(deps: { config: Config; logger: Logger; services: Serv
   const routers = [
     attendanceRouter({ records: services.records, health: services.health, bodyLimit: config.BODY_LIMIT_BYTES }),
     checkinsRouter({ checkins: services.checkins, bodyLimit: config.BODY_LIMIT_BYTES }),
+    sitesRouter({ sites: services.sites, bodyLimit: config.BODY_LIMIT_BYTES }),
+    employeesRouter({ employees: services.employees, bodyLimit: config.BODY_LIMIT_BYTES }),
+    presenceRouter({ presence: services.presence }),
+    reportsRouter({ reports: services.reports }),
   ];
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods({ throw: true }));
   return app;

@@ -7,24 +7,36 @@ import { MemoryStore } from './cache/store.js';
 import type { Config } from './config.js';
 import type { Knex } from './db/knex.js';
 import type { Logger } from './logger.js';
+import { createDelivery } from './realtime/delivery.js';
+import { handleKioskCheckins } from './realtime/kiosk.js';
 import { createPublisher } from './realtime/publisher.js';
 import { createRealtime, type HubIo } from './realtime/server.js';
+import { createEventStream, type EventStream } from './realtime/stream.js';
 import { handleSubscriptions } from './realtime/subscriptions.js';
 import type { RedisClients } from './redis.js';
 import { createServices, type Services } from './services/index.js';
 
-export type Hub = { url: string; port: number; io: HubIo; services: Services; close(): Promise<void> };
+export type Hub = { url: string; port: number; io: HubIo; services: Services; stream: EventStream; close(): Promise<void> };
+
+/** Test seams for failure drills: drop a publish to act out a node that dies between commit and publish. */
+export type Faults = { dropPublish?: () => boolean };
 
 /** One hub node: HTTP + Socket.IO on one port, over a database and (optionally) Redis it is handed. */
-export async function startHub(deps: { config: Config; logger: Logger; db: Knex; redis: RedisClients | null }): Promise<Hub> {
+export async function startHub(deps: { config: Config; logger: Logger; db: Knex; redis: RedisClients | null; faults?: Faults }): Promise<Hub> {
   const { config, logger, db, redis } = deps;
   const server = http.createServer();
   const io = createRealtime(server, { logger, redis, prefix: config.REDIS_PREFIX });
-  const publisher = createPublisher(io);
+  let stream: EventStream | null = null;
+  const publisher = createPublisher(io, () => stream!, deps.faults);
   const store = redis ? new RedisStore(redis.client, config.REDIS_PREFIX) : new MemoryStore();
   const cache = createCache(store, config.CACHE_TTL_SECONDS, logger);
-  const services = createServices({ db, cache, publisher, redisEnabled: redis !== null });
-  handleSubscriptions(io, { feed: services.feed, logger });
+  const services = createServices({ config, db, cache, publisher, redisEnabled: redis !== null });
+  stream = createEventStream({ readAfter: services.feed.after, readHead: services.feed.head, deliver: createDelivery(io), logger });
+  await stream.start();
+  io.on('hub:events', (events) => stream!.offer(events));
+  redis?.sub.on('ready', () => void stream!.catchUp());
+  handleSubscriptions(io, { feed: services.feed, presence: services.presence, stream, logger });
+  handleKioskCheckins(io, { checkins: services.checkins, logger });
   server.on('request', createApp({ config, logger, services }).callback());
 
   await new Promise<void>((resolve, reject) => {
@@ -39,11 +51,13 @@ export async function startHub(deps: { config: Config; logger: Logger; db: Knex;
     port,
     io,
     services,
+    stream,
     /** Stop taking work, settle the check-ins already taken, then let go of sockets and connections. */
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await services.checkins.drain();
+      await stream!.stop();
       io.close();
       const force = setTimeout(() => server.closeAllConnections(), 5000).unref();
       await closed;

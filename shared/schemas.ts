@@ -5,19 +5,43 @@ export const Id = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[^\s\u0000-\u001f](?:.*[^\s])?$/, 'must not be blank or have surrounding spaces');
+  .regex(/^[^\s\u0000-\u001f](?:[^\u0000-\u001f]*[^\s])?$/, 'must not be blank, have surrounding spaces or control characters');
 
 export const CheckinType = z.enum(['in', 'out']);
 
-export const CheckinInput = z.strictObject({
-  employeeId: Id,
-  type: CheckinType,
-  siteId: Id.optional(),
-  deviceId: z.string().min(1).max(128).optional(),
-  occurredAt: z.iso.datetime({ offset: true }).optional(),
-  eventId: z.uuid().optional(),
-});
+/** What a kiosk may ask for: `toggle` lets the hub decide from the employee's state. */
+export const PunchType = z.enum(['in', 'out', 'toggle']);
+
+export const CheckinInput = z
+  .strictObject({
+    employeeId: Id.optional(),
+    badge: z.string().min(1).max(64).optional(),
+    pin: z.string().regex(/^\d{4,12}$/, 'must be 4 to 12 digits').optional(),
+    type: PunchType,
+    siteId: Id.optional(),
+    deviceId: z.string().min(1).max(128).optional(),
+    occurredAt: z.iso.datetime({ offset: true }).optional(),
+    eventId: z.uuid().optional(),
+  })
+  .refine((v) => (v.employeeId === undefined) !== (v.badge === undefined), {
+    message: 'give exactly one of employeeId or badge',
+    path: ['employeeId'],
+  });
 export type CheckinInput = z.infer<typeof CheckinInput>;
+
+export const MAX_BATCH_PUNCHES = 1000;
+
+/** Offline kiosk sync: items are validated one by one, so one bad punch does not sink the rest. */
+export const CheckinBatchInput = z.strictObject({
+  punches: z.array(z.unknown()).min(1).max(MAX_BATCH_PUNCHES),
+});
+
+export type BatchItemResult = {
+  eventId: string | null;
+  status: 'created' | 'duplicate' | 'rejected';
+  data?: Checkin;
+  error?: ErrorBody;
+};
 
 export const Checkin = z.object({
   seq: z.number().int().positive(),
@@ -52,6 +76,12 @@ export const CheckinListQuery = z.strictObject({
 });
 export type CheckinListQuery = z.infer<typeof CheckinListQuery>;
 
+export const PresenceQuery = z.strictObject({ siteId: Id });
+
+/** Someone checked in at a site right now, since when (the check-in's occurredAt). */
+export const PresenceEntry = z.object({ employeeId: Id, name: z.string(), since: z.string(), seq: z.number().int() });
+export type PresenceEntry = z.infer<typeof PresenceEntry>;
+
 /** The older Attendance API's daily record, field for field. */
 export const LegacyRecordInput = z.strictObject({
   id: Id,
@@ -72,12 +102,27 @@ export type LegacyRecord = z.infer<typeof LegacyRecord>;
 export const RecordUpdated = LegacyRecord.extend({ seq: z.number().int().positive() });
 export type RecordUpdated = z.infer<typeof RecordUpdated>;
 
+export const PresenceChanged = z.object({
+  seq: z.number().int().positive(),
+  siteId: Id.nullable(),
+  employeeId: Id,
+  present: z.boolean(),
+  since: z.string().nullable(),
+});
+export type PresenceChanged = z.infer<typeof PresenceChanged>;
+
 export const SubscribeRequest = z.strictObject({
   sites: z.array(Id).max(100).optional(),
   employees: z.array(Id).max(1000).optional(),
+  /** Last seq the client has: the hub replays every matching event after it, then goes live. */
+  since: z.number().int().min(0).optional(),
 });
 export type SubscribeRequest = z.infer<typeof SubscribeRequest>;
 
 export type ErrorBody = { code: string; message: string; details?: unknown };
 
-export type SubscribeAck = { ok: true; seq: number } | { ok: false; error: ErrorBody };
+export type SubscribeAck =
+  | { ok: true; seq: number; presence: Record<string, PresenceEntry[]> }
+  | { ok: false; error: ErrorBody };
+
+export type KioskAck = { ok: true; data: Checkin; created: boolean } | { ok: false; error: ErrorBody };

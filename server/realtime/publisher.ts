@@ -1,20 +1,19 @@
-import type { Server } from 'socket.io';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/events.js';
-import type { Checkin, RecordUpdated } from '../../shared/schemas.js';
 import type { HubEvent } from '../repositories/events.js';
-import { roomsFor } from './rooms.js';
+import type { HubIo } from './server.js';
+import type { EventStream } from './stream.js';
 
 export type Publisher = { publish(events: HubEvent[]): void };
 
-/** Emits committed events to their rooms; with the Redis adapter the emit reaches every node. Call only after commit. */
-export function createPublisher(io: Server<ClientToServerEvents, ServerToClientEvents>): Publisher {
+/**
+ * Announce committed events: to this node's stream, and to the other nodes over the Redis adapter.
+ * Call only after commit. Losing an announcement loses nothing: streams fill holes from PostgreSQL.
+ */
+export function createPublisher(io: HubIo, stream: () => EventStream, faults?: { dropPublish?: () => boolean }): Publisher {
   return {
     publish(events) {
-      for (const e of events) {
-        const to = io.to(roomsFor(e.siteId, e.employeeId));
-        if (e.kind === 'checkin.recorded') to.emit('checkin.recorded', e.data as Checkin);
-        else to.emit('record.updated', e.data as RecordUpdated);
-      }
+      if (!events.length || faults?.dropPublish?.()) return;
+      stream().offer(events);
+      io.serverSideEmit('hub:events', events);
     },
   };
 }

@@ -4,10 +4,27 @@ import { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/events.js';
 import type { Logger } from '../logger.js';
 import type { RedisClients } from '../redis.js';
+import type { HubEvent } from '../repositories/events.js';
 
-export type HubIo = Server<ClientToServerEvents, ServerToClientEvents>;
+/** Between hub nodes, over the Redis adapter: the events a node has just committed. */
+export interface InterServerEvents {
+  'hub:events': (events: HubEvent[]) => void;
+}
 
-/** Socket.IO on the hub's HTTP server; with Redis, the adapter carries every broadcast to the other nodes. */
+/** Per-socket state: the subscription, and events held back while a replay is being sent. */
+export interface SocketData {
+  subscribed: boolean;
+  replay: { generation: number; queue: HubEvent[] } | null;
+}
+
+export type HubIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/**
+ * Socket.IO on the hub's HTTP server. With Redis, the classic adapter links the nodes: one pub/sub
+ * channel carries each committed batch to every node (serverSideEmit), and each node delivers to its
+ * own sockets. The sharded adapter (SSUBSCRIBE, Redis 7) spreads per-room channels over a Redis
+ * Cluster; the hub broadcasts one message per batch to all nodes, so it would gain nothing here.
+ */
 export function createRealtime(http: HttpServer, deps: { logger: Logger; redis: RedisClients | null; prefix: string }): HubIo {
   const io: HubIo = new Server(http, {
     transports: ['websocket', 'polling'],

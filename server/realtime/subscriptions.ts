@@ -1,13 +1,37 @@
 import { SubscribeRequest } from '../../shared/schemas.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { HubEvent } from '../repositories/events.js';
 import type { FeedService } from '../services/feed.js';
+import type { PresenceService } from '../services/presence.js';
 import { fieldIssues } from '../validate.js';
-import { rooms } from './rooms.js';
+import { REPLAYING, roomsForFilter } from './rooms.js';
 import type { HubIo } from './server.js';
+import type { EventStream } from './stream.js';
 
-/** `subscribe` replaces the socket's filters: no filter means every event, else the union of sites and employees. */
-export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; logger: Logger }) {
+const REPLAY_PAGE = 500;
+
+/**
+ * `subscribe` replaces the socket's filters (none: every event; else the union of its sites and
+ * employees). The socket joins its rooms at once, holding live events back; the ack carries a presence
+ * snapshot and the seq it is as of; then every matching event after `since` (or after the snapshot)
+ * is replayed from PostgreSQL up to what this node has delivered, the held-back events follow, and
+ * the socket is live: no hole and no duplicate at the seam.
+ */
+export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presence: PresenceService; stream: EventStream; logger: Logger }) {
+  const { feed, presence, stream, logger } = deps;
+
   io.on('connection', (socket) => {
+    socket.data.replay = null;
+    socket.data.subscribed = false;
+    let generation = 0;
+
+    const reset = () => {
+      generation++;
+      socket.data.replay = null;
+      for (const room of socket.rooms) if (room !== socket.id) socket.leave(room);
+    };
+
     socket.on('subscribe', async (request, ack) => {
       if (typeof ack !== 'function') return;
       const parsed = SubscribeRequest.safeParse(request ?? {});
@@ -15,16 +39,45 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; logger
         ack({ ok: false, error: { code: 'validation_failed', message: 'subscribe request is invalid', details: fieldIssues(parsed.error) } });
         return;
       }
-      const { sites, employees } = parsed.data;
-      for (const room of socket.rooms) if (room !== socket.id) socket.leave(room);
-      const targets = sites === undefined && employees === undefined ? [rooms.all] : [...(sites ?? []).map(rooms.site), ...(employees ?? []).map(rooms.employee)];
-      socket.join(targets);
+      const { sites, employees, since } = parsed.data;
+      reset();
+      const mine = generation;
+      const replay: { generation: number; queue: HubEvent[] } = { generation: mine, queue: [] };
+      socket.data.replay = replay;
+      socket.join([REPLAYING, ...roomsForFilter({ sites, employees })]);
+      socket.data.subscribed = true;
+      const upTo = stream.delivered;
       try {
-        ack({ ok: true, seq: await deps.feed.head() });
+        const snapshot = await presence.snapshot(sites ?? []);
+        if (mine !== generation) return;
+        const from = since ?? Math.min(snapshot.seq, upTo);
+        // seq: without `since`, what the snapshot is as of (events after it follow); with it, this node's head.
+        ack({ ok: true, seq: since === undefined ? from : upTo, presence: snapshot.presence });
+        for (let after = from; after < upTo; ) {
+          const page = await feed.matching({ after, upTo, sites, employees, limit: REPLAY_PAGE });
+          if (mine !== generation) return;
+          for (const e of page) socket.emit(e.kind, e.data as never);
+          if (page.length < REPLAY_PAGE) break;
+          after = page.at(-1)!.seq;
+        }
+        // Synchronously: send what was held back, then go live.
+        for (const e of replay.queue) socket.emit(e.kind, e.data as never);
+        socket.data.replay = null;
+        socket.leave(REPLAYING);
       } catch (err) {
-        deps.logger.error({ err }, 'subscribe failed');
-        ack({ ok: false, error: { code: 'unavailable', message: 'could not read the event head; try again' } });
+        if (mine !== generation) return;
+        reset();
+        socket.data.subscribed = false;
+        if (err instanceof AppError) return ack({ ok: false, error: { code: err.code, message: err.message } });
+        logger.error({ err }, 'subscribe failed');
+        ack({ ok: false, error: { code: 'unavailable', message: 'could not subscribe; try again' } });
       }
+    });
+
+    socket.on('unsubscribe', (ack) => {
+      reset();
+      socket.data.subscribed = false;
+      if (typeof ack === 'function') ack({ ok: true });
     });
   });
 }

@@ -3,7 +3,7 @@ import type { Knex } from '../db/knex.js';
 export const TABLE = 'events';
 export const SEQ_TABLE = 'event_seq';
 
-export type HubEventKind = 'checkin.recorded' | 'record.updated';
+export type HubEventKind = 'checkin.recorded' | 'presence.changed' | 'record.updated';
 
 export type HubEvent = {
   seq: number;
@@ -45,7 +45,7 @@ export async function advanceHead(trx: Knex.Transaction, head: number): Promise<
   await trx(SEQ_TABLE).where({ id: 1 }).update({ value: head });
 }
 
-export async function readHead(db: Knex): Promise<number> {
+export async function readHead(db: Knex | Knex.Transaction): Promise<number> {
   const row = await db(SEQ_TABLE).where({ id: 1 }).first('value');
   return row.value;
 }
@@ -57,4 +57,18 @@ export async function insertEvents(trx: Knex.Transaction, events: HubEvent[]): P
 export async function listEventsAfter(db: Knex, after: number, limit: number): Promise<HubEvent[]> {
   const rows = await db(TABLE).where('seq', '>', after).orderBy('seq').limit(limit);
   return rows.map(fromRow);
+}
+
+/** The events a subscriber with these filters is entitled to, in (after, upTo], in seq order. */
+export async function listMatchingEvents(
+  db: Knex,
+  q: { after: number; upTo: number; sites?: string[]; employees?: string[]; limit: number },
+): Promise<HubEvent[]> {
+  const query = db(TABLE).where('seq', '>', q.after).andWhere('seq', '<=', q.upTo).orderBy('seq').limit(q.limit);
+  if (q.sites !== undefined || q.employees !== undefined) {
+    query.andWhere((w) => {
+      w.whereIn('site_id', q.sites ?? []).orWhereIn('employee_id', q.employees ?? []);
+    });
+  }
+  return (await query).map(fromRow);
 }

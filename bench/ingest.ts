@@ -1,0 +1,729 @@
+/**
+ * Ingest benchmark (`npm run bench:ingest`): the hub's check-in path against raw single-row INSERT
+ * transactions, on real PostgreSQL, in one run.
+ *
+ *   1. throughput   autocannon, fixed concurrency, distinct `toggle` check-ins → check-ins/s, p50/p99
+ *   2. raw          the same concurrency of pg clients looping BEGIN; INSERT one row; COMMIT → rows/s
+ *   3. 1,000/s      autocannon overallRate → achieved rate, p50/p99
+ *   4. paced        an open-loop 1,000/s cross-check (see phaseLabel below for why)
+ *
+ * Then the database must hold every acknowledged check-in, under gapless seqs. The hub runs as a child
+ * process so the load generator never shares its event loop. Exit 1 only when the run is invalid
+ * (an error response, a lost or stray check-in, a seq gap); missed targets are printed, not thrown.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { pino } from 'pino';
+import { migrate } from '../server/db/liquibase.js';
+
+// ---- autocannon (CommonJS, no bundled types: the few parts used here) ----
+
+type AcContext = { eventId?: string };
+type AcRequest = {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  setupRequest?: (req: AcRequest, context: AcContext) => AcRequest;
+  onResponse?: (status: number, body: string, context: AcContext) => void;
+};
+type AcResult = {
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodeStats: Record<string, { count: number }>;
+};
+type AcInstance = EventEmitter & PromiseLike<AcResult>;
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  overallRate?: number;
+  ignoreCoordinatedOmission?: boolean;
+  timeout?: number;
+  requests: AcRequest[];
+}) => AcInstance;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+// ---- options ----
+
+const { values: flags } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '32' },
+    duration: { type: 'string', default: '15' },
+    warmup: { type: 'string', default: '3' },
+    rate: { type: 'string', default: '1000' },
+    employees: { type: 'string', default: '5000' },
+    redis: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (flags.help) {
+  console.log(`npm run bench:ingest -- [--connections 32] [--duration 15] [--warmup 3] [--rate 1000] [--employees 5000] [--redis [url]]
+DATABASE_URL  admin connection (default postgres://postgres@127.0.0.1:5432/postgres); a database hub_bench_<pid> is created and dropped
+REDIS_URL     when set (or --redis given) the hub runs with Redis; otherwise single node, so the DB path is measured`);
+  process.exit(0);
+}
+const positive = (name: string, v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${v}`);
+  return n;
+};
+const CONNECTIONS = Math.round(positive('connections', flags.connections));
+const DURATION = positive('duration', flags.duration);
+const WARMUP = Number(flags.warmup) || 0;
+const RATE = positive('rate', flags.rate);
+const EMPLOYEES = Math.round(positive('employees', flags.employees));
+const SITES = 10;
+const P99_TARGET_MS = 50;
+// `--redis` alone means the machine's Redis; `--redis=url` a given one; REDIS_URL in the environment also counts.
+const REDIS_URL = flags.redis !== undefined ? flags.redis || 'redis://127.0.0.1:6379' : process.env.REDIS_URL || undefined;
+
+const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const DB_NAME = `hub_bench_${process.pid}`;
+const DB_URL = withDatabase(ADMIN_URL, DB_NAME);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const started = performance.now();
+const say = (msg: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
+
+// ---- small helpers ----
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function adminQuery(sql: string, url = ADMIN_URL): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Exact percentiles of a sample (ms). */
+function percentiles(samples: number[]): { p50: number; p99: number; max: number; n: number } {
+  const s = Float64Array.from(samples).sort();
+  const at = (q: number) => (s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]! : NaN);
+  return { p50: at(0.5), p99: at(0.99), max: s.length ? s[s.length - 1]! : NaN, n: s.length };
+}
+
+const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : 'n/a');
+const perSec = (v: number) => `${Math.round(v).toLocaleString('en-US')}/s`;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// ---- CPU accounting (Linux /proc; silently empty elsewhere) ----
+
+const TICKS_PER_SEC = 100;
+
+/** utime + stime of one process, in clock ticks. */
+function procTicks(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** Every postgres process on the machine: the server is shared, so this includes other people's work. */
+function postgresTicks(): number {
+  let total = 0;
+  for (const name of safeReaddir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${name}/comm`, 'utf8').trim() === 'postgres') total += procTicks(Number(name));
+    } catch {
+      /* gone */
+    }
+  }
+  return total;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function machineTicks(): { busy: number; total: number } {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = v.reduce((a, b) => a + b, 0);
+    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: 0, total: 0 };
+  }
+}
+
+type CpuSnap = { t: number; hub: number; pg: number; self: NodeJS.CpuUsage; machine: { busy: number; total: number } };
+const cpuSnap = (hubPid: number): CpuSnap => ({
+  t: performance.now(),
+  hub: procTicks(hubPid),
+  pg: postgresTicks(),
+  self: process.cpuUsage(),
+  machine: machineTicks(),
+});
+
+/** CPU used between two snapshots, as % of one core (the machine's as % of all cores). */
+function cpuLine(a: CpuSnap, b: CpuSnap, selfLabel: string, hubLabel = 'hub'): string {
+  const secs = (b.t - a.t) / 1000;
+  const core = (ticks: number) => `${Math.round((ticks / TICKS_PER_SEC / secs) * 100)}%`;
+  const selfUs = b.self.user - a.self.user + (b.self.system - a.self.system);
+  const mTotal = b.machine.total - a.machine.total;
+  const mBusy = b.machine.busy - a.machine.busy;
+  const machine = mTotal ? `${Math.round((mBusy / mTotal) * 100)}% of ${os.cpus().length} cores` : 'n/a';
+  // Whatever is neither the hub, this process nor PostgreSQL: other people's work on a shared machine.
+  const others = mBusy - (b.hub - a.hub) - (b.pg - a.pg) - (selfUs / 1e6) * TICKS_PER_SEC;
+  return (
+    `CPU (% of one core): ${hubLabel} ${core(b.hub - a.hub)}, ${selfLabel} ${Math.round((selfUs / 1e6 / secs) * 100)}%, ` +
+    `postgres (all backends) ${core(b.pg - a.pg)}, everything else ${mTotal ? core(Math.max(0, others)) : 'n/a'}; machine busy ${machine}`
+  );
+}
+
+// ---- the database ----
+
+async function createBenchDatabase(): Promise<void> {
+  say(`creating database ${DB_NAME}`);
+  await adminQuery(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await adminQuery(`CREATE DATABASE ${DB_NAME}`);
+  say('migrating it with Liquibase (a cold update takes a few seconds)');
+  await migrate(DB_URL, pino({ level: 'warn' }));
+  say(`seeding ${SITES} sites and ${EMPLOYEES.toLocaleString('en-US')} employees`);
+  const client = new pg.Client({ connectionString: DB_URL });
+  await client.connect();
+  try {
+    await client.query(
+      `INSERT INTO sites (id, name) SELECT 'S' || lpad(g::text, 2, '0'), 'Site ' || g FROM generate_series(1, $1::int) g`,
+      [SITES],
+    );
+    await client.query(
+      `INSERT INTO employees (id, name, site_id)
+       SELECT 'E' || lpad(g::text, 6, '0'), 'Employee ' || g, 'S' || lpad((1 + g % $2::int)::text, 2, '0')
+       FROM generate_series(1, $1::int) g`,
+      [EMPLOYEES, SITES],
+    );
+    await client.query(
+      `CREATE TABLE raw_checkins (
+         id bigserial PRIMARY KEY, event_id uuid NOT NULL, employee_id text NOT NULL, type text NOT NULL,
+         occurred_at timestamptz NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    await client.query('ANALYZE');
+  } finally {
+    await client.end();
+  }
+}
+
+async function dropBenchDatabase(): Promise<void> {
+  await adminQuery(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  say(`dropped database ${DB_NAME}`);
+}
+
+async function machineLine(): Promise<string> {
+  const client = new pg.Client({ connectionString: DB_URL });
+  await client.connect();
+  try {
+    const setting = async (name: string) => (await client.query(`SHOW ${name}`)).rows[0][name] as string;
+    const cpus = os.cpus();
+    const mem = `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`;
+    return (
+      `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${mem} RAM, ${os.type()} ${os.release()}, node ${process.version}, ` +
+      `PostgreSQL ${await setting('server_version')} (synchronous_commit=${await setting('synchronous_commit')}, ` +
+      `fsync=${await setting('fsync')}), load average at start ${os.loadavg()[0]!.toFixed(2)}`
+    );
+  } finally {
+    await client.end();
+  }
+}
+
+// ---- the hub, as a child process ----
+
+type HubProcess = { url: string; child: ChildProcess; stop(): Promise<void> };
+
+async function startHubProcess(): Promise<HubProcess> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: DB_URL,
+    MIGRATE_ON_START: 'false',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+  };
+  delete env.REDIS_URL;
+  if (REDIS_URL) env.REDIS_URL = REDIS_URL;
+  say(`starting the hub (node --import tsx server/index.ts) on 127.0.0.1:${port}, ${REDIS_URL ? `with Redis ${REDIS_URL}` : 'without Redis (single node: the DB path is measured)'}`);
+  // e.g. BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/hub-prof" to see where the hub's CPU goes.
+  const nodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/index.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let tail = '';
+  const forward = (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    tail = (tail + text).slice(-4000);
+    for (const line of text.split('\n')) if (line.trim()) console.error(`[hub] ${line}`);
+  };
+  child.stdout!.on('data', forward);
+  child.stderr!.on('data', forward);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the hub exited with ${child.exitCode} before it was healthy:\n${tail}`);
+    if ((await httpStatus(`${url}/api/v1/attendance/health`)) === 200) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the hub was not healthy within 60 s:\n${tail}`);
+    }
+    await sleep(200);
+  }
+  say(`hub is healthy (pid ${child.pid})`);
+  return {
+    url,
+    child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      say(`hub stopped (exit ${code})`);
+    },
+  };
+}
+
+function httpStatus(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+    req.setTimeout(2000, () => req.destroy());
+  });
+}
+
+const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
+
+// ---- load: shared bookkeeping for every check-in sent ----
+
+const ledger = {
+  sent: new Set<string>(),
+  acked: new Set<string>(),
+  nextEmployee: 0,
+  /** A few error responses, to show what went wrong. */
+  samples: [] as string[],
+};
+
+const employeeId = (i: number) => `E${String(1 + (i % EMPLOYEES)).padStart(6, '0')}`;
+
+/** A distinct check-in: a fresh eventId, employees in turn, `toggle` so each punch is valid whatever the state. */
+function nextCheckinBody(): { eventId: string; body: string } {
+  const eventId = randomUUID();
+  ledger.sent.add(eventId);
+  return { eventId, body: JSON.stringify({ employeeId: employeeId(ledger.nextEmployee++), type: 'toggle', eventId }) };
+}
+
+function noteResponse(status: number, eventId: string | undefined, body: string): void {
+  if (status === 201 && eventId) ledger.acked.add(eventId);
+  else if (ledger.samples.length < 5) ledger.samples.push(`${status} ${body.slice(0, 200)}`);
+}
+
+type LoadResult = {
+  label: string;
+  seconds: number;
+  created: number;
+  statusCounts: Record<string, number>;
+  non2xx: number;
+  errors: number;
+  latency: ReturnType<typeof percentiles>;
+  seqRange: [number, number];
+  groups: { count: number; mean: number; max: number } | null;
+  cpu: string;
+};
+
+let autocannonRuns = 0;
+
+async function runAutocannon(hub: HubProcess, label: string, seconds: number, overallRate?: number): Promise<LoadResult> {
+  autocannonRuns++;
+  say(`${label}: autocannon, ${CONNECTIONS} connections, ${seconds} s${overallRate ? `, overallRate ${overallRate}/s` : ''}`);
+  const headBefore = await seqHead();
+  const before = cpuSnap(hub.child.pid!);
+  const createdBefore = ledger.acked.size;
+  const latencies: number[] = [];
+  const instance = autocannon({
+    url: hub.url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    timeout: 30,
+    // With a rate, autocannon's own histogram "corrects" for coordinated omission with a 1 ms interval
+    // (ceil(1/rate)), weighting each response by its length in ms. The exact per-response samples
+    // below are what is reported, and the achieved rate shows any shortfall.
+    ...(overallRate ? { overallRate, ignoreCoordinatedOmission: true } : {}),
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/v1/checkins',
+        headers: { 'content-type': 'application/json' },
+        setupRequest(req, context) {
+          const { eventId, body } = nextCheckinBody();
+          context.eventId = eventId;
+          return { ...req, body };
+        },
+        onResponse(status, body, context) {
+          noteResponse(status, context.eventId, body);
+        },
+      },
+    ],
+  });
+  instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => latencies.push(responseTime));
+  const result = await instance;
+  const after = cpuSnap(hub.child.pid!);
+  await sleep(300); // requests cut off at the end may still commit; let them, so the seq range is whole
+  const headAfter = await seqHead();
+  const statusCounts = Object.fromEntries(Object.entries(result.statusCodeStats).map(([k, v]) => [k, v.count]));
+  const created = ledger.acked.size - createdBefore;
+  return {
+    label,
+    seconds: result.duration,
+    created,
+    statusCounts,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    latency: percentiles(latencies),
+    seqRange: [headBefore + 1, headAfter],
+    groups: await groupStats(headBefore + 1, headAfter),
+    cpu: cpuLine(before, after, 'autocannon'),
+  };
+}
+
+/**
+ * Open loop: request i is due at start + i/rate whatever happened to the earlier ones, and its latency
+ * counts from that moment, so a stall shows up in full (no coordinated omission). autocannon's
+ * overallRate is a per-connection budget per second: it fires each second's requests back to back
+ * at full concurrency and then idles, which measures bursts rather than a steady 1,000/s.
+ */
+async function runPaced(hub: HubProcess, label: string, seconds: number, rate: number): Promise<LoadResult> {
+  say(`${label}: open-loop ${rate}/s for ${seconds} s (node:http, keep-alive)`);
+  const headBefore = await seqHead();
+  const before = cpuSnap(hub.child.pid!);
+  const createdBefore = ledger.acked.size;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const { port } = new URL(hub.url);
+  const latencies: number[] = [];
+  const statusCounts: Record<string, number> = {};
+  let errors = 0;
+  const total = Math.round(seconds * rate);
+  const t0 = performance.now();
+
+  const fire = (dueAt: number) =>
+    new Promise<void>((resolve) => {
+      const { eventId, body } = nextCheckinBody();
+      const req = http.request(
+        { agent, host: '127.0.0.1', port, method: 'POST', path: '/api/v1/checkins', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => {
+            latencies.push(performance.now() - dueAt);
+            const status = res.statusCode ?? 0;
+            statusCounts[status] = (statusCounts[status] ?? 0) + 1;
+            noteResponse(status, eventId, text);
+            resolve();
+          });
+        },
+      );
+      req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+
+  const pending: Promise<void>[] = [];
+  let issued = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) * rate) / 1000));
+      while (issued < due) pending.push(fire(t0 + (issued++ * 1000) / rate));
+      if (issued < total) setTimeout(tick, 1);
+      else resolve();
+    };
+    tick();
+  });
+  await Promise.all(pending);
+  const elapsed = (performance.now() - t0) / 1000;
+  agent.destroy();
+  const after = cpuSnap(hub.child.pid!);
+  const headAfter = await seqHead();
+  const non2xx = Object.entries(statusCounts).reduce((n, [k, v]) => n + (k.startsWith('2') ? 0 : v), 0);
+  return {
+    label,
+    seconds: elapsed,
+    created: ledger.acked.size - createdBefore,
+    statusCounts,
+    non2xx,
+    errors,
+    latency: percentiles(latencies),
+    seqRange: [headBefore + 1, headAfter],
+    groups: await groupStats(headBefore + 1, headAfter),
+    cpu: cpuLine(before, after, 'load generator (this process)'),
+  };
+}
+
+let statsClient: pg.Client | null = null;
+async function stats(): Promise<pg.Client> {
+  if (!statsClient) {
+    statsClient = new pg.Client({ connectionString: DB_URL });
+    await statsClient.connect();
+  }
+  return statsClient;
+}
+
+async function seqHead(): Promise<number> {
+  const { rows } = await (await stats()).query('SELECT value FROM event_seq WHERE id = 1');
+  return Number(rows[0].value);
+}
+
+/**
+ * How many transactions carried the phase's check-ins: rows of one transaction share now(), the
+ * transaction's start time, which events.created_at defaults to.
+ */
+async function groupStats(from: number, to: number): Promise<LoadResult['groups']> {
+  if (to < from) return null;
+  const { rows } = await (await stats()).query(
+    `SELECT count(*)::int AS groups, max(n)::int AS max FROM
+       (SELECT created_at, count(*) AS n FROM events WHERE seq BETWEEN $1 AND $2 GROUP BY created_at) g`,
+    [from, to],
+  );
+  const count = Number(rows[0].groups);
+  return count ? { count, mean: (to - from + 1) / count, max: Number(rows[0].max) } : null;
+}
+
+// ---- raw baseline ----
+
+type RawResult = { seconds: number; rows: number; latency: ReturnType<typeof percentiles>; cpu: string; committedTotal: number; tableRows: number };
+
+/** CONNECTIONS pg clients, each looping BEGIN; INSERT one row; COMMIT. Warm-up first, then the measured window. */
+async function runRaw(hubPid: number, seconds: number, warmup: number): Promise<RawResult> {
+  say(`raw baseline: ${CONNECTIONS} pg clients looping BEGIN; INSERT one row; COMMIT for ${warmup} s warm-up + ${seconds} s`);
+  const clients = await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      const c = new pg.Client({ connectionString: DB_URL });
+      await c.connect();
+      return c;
+    }),
+  );
+  const t0 = performance.now();
+  const windowStart = t0 + warmup * 1000;
+  const windowEnd = windowStart + seconds * 1000;
+  const latencies: number[] = [];
+  let committedTotal = 0;
+  const window: { before?: CpuSnap } = {};
+  const startTimer = setTimeout(() => (window.before = cpuSnap(hubPid)), warmup * 1000);
+
+  const worker = async (client: pg.Client, w: number) => {
+    let i = 0;
+    while (performance.now() < windowEnd) {
+      const start = performance.now();
+      await client.query('BEGIN');
+      await client.query('INSERT INTO raw_checkins (event_id, employee_id, type, occurred_at) VALUES ($1, $2, $3, $4)', [
+        randomUUID(),
+        employeeId(w + i * CONNECTIONS),
+        i % 2 ? 'out' : 'in',
+        new Date(),
+      ]);
+      await client.query('COMMIT');
+      const end = performance.now();
+      committedTotal++;
+      i++;
+      if (start >= windowStart && end <= windowEnd) latencies.push(end - start);
+    }
+  };
+  let after: CpuSnap;
+  try {
+    await Promise.all(clients.map(worker));
+  } finally {
+    after = cpuSnap(hubPid); // before the clients' backends exit and take their CPU time with them
+    clearTimeout(startTimer);
+    await Promise.all(clients.map((c) => c.end()));
+  }
+  const { rows } = await (await stats()).query('SELECT count(*)::int AS n FROM raw_checkins');
+  return {
+    seconds,
+    rows: latencies.length,
+    latency: percentiles(latencies),
+    cpu: window.before ? cpuLine(window.before, after, 'pg clients (this process)', 'hub (idle)') : 'n/a',
+    committedTotal,
+    tableRows: Number(rows[0].n),
+  };
+}
+
+// ---- verification ----
+
+type Verdict = { ok: boolean; lines: string[] };
+
+async function verify(load: LoadResult[]): Promise<Verdict> {
+  const client = await stats();
+  const { rows } = await client.query(
+    `SELECT count(*)::int AS n, coalesce(min(seq), 0)::bigint AS min, coalesce(max(seq), 0)::bigint AS max,
+            count(DISTINCT event_id)::int AS distinct_ids, (SELECT value FROM event_seq WHERE id = 1) AS head,
+            (SELECT count(*)::int FROM events) AS events
+       FROM checkins`,
+  );
+  const r = rows[0];
+  const [n, min, max, head, events] = [Number(r.n), Number(r.min), Number(r.max), Number(r.head), Number(r.events)];
+  const stored = new Set<string>((await client.query('SELECT event_id FROM checkins')).rows.map((x: { event_id: string }) => x.event_id));
+  const acked = ledger.acked.size;
+  const lost = [...ledger.acked].filter((id) => !stored.has(id)).length;
+  const stray = [...stored].filter((id) => !ledger.sent.has(id)).length;
+  const unacked = [...stored].filter((id) => !ledger.acked.has(id)).length;
+  // autocannon hangs up when a phase ends; each connection may have one request on the wire then,
+  // which the hub still commits (correctly) though nobody reads its 201.
+  const cutOffLimit = CONNECTIONS * autocannonRuns;
+  const gapless = n === 0 || (min === 1 && max === n && head === max && events === n);
+  const badResponses = load.reduce((s, l) => s + l.non2xx + l.errors, 0);  // warm-ups included
+  const lines = [
+    `check-ins in PostgreSQL: ${n.toLocaleString('en-US')} (seq ${min}..${max}, event_seq head ${head}, ${events.toLocaleString('en-US')} events, ${r.distinct_ids} distinct eventIds)`,
+    `201 responses read: ${acked.toLocaleString('en-US')}; every one stored: ${lost === 0 ? 'yes' : `NO, ${lost} missing`}`,
+    `stored without a 201 read: ${unacked} (requests on the wire when autocannon hung up at a phase end; allowed ≤ ${cutOffLimit})`,
+    `stored check-ins the bench never sent: ${stray}`,
+    `seqs gapless (min 1, max = count = head = events): ${gapless ? 'yes' : 'NO'}`,
+    `error responses or socket errors in any phase (warm-ups too): ${badResponses}`,
+  ];
+  const ok = lost === 0 && stray === 0 && unacked <= cutOffLimit && n === acked + unacked && r.distinct_ids === n && gapless && badResponses === 0;
+  return { ok, lines };
+}
+
+// ---- main ----
+
+function printLoad(l: LoadResult, target?: number) {
+  const rate = l.created / l.seconds;
+  say(
+    `${l.label}: ${l.created.toLocaleString('en-US')} check-ins (201) in ${l.seconds.toFixed(2)} s = ${perSec(rate)}` +
+      `${target ? ` (target ${perSec(target)})` : ''}; latency p50 ${ms(l.latency.p50)}, p99 ${ms(l.latency.p99)}, max ${ms(l.latency.max)}`,
+  );
+  say(`  statuses ${JSON.stringify(l.statusCounts)}; non-2xx ${l.non2xx}; errors ${l.errors}`);
+  if (l.groups) say(`  transactions ${l.groups.count.toLocaleString('en-US')}, check-ins per transaction mean ${l.groups.mean.toFixed(1)}, max ${l.groups.max}`);
+  say(`  ${l.cpu}`);
+}
+
+async function main(): Promise<number> {
+  let hub: HubProcess | null = null;
+  let created = false;
+  const onSignal = () => {
+    say('interrupted: cleaning up');
+    void (async () => {
+      await hub?.stop().catch(() => {});
+      await statsClient?.end().catch(() => {});
+      if (created) await dropBenchDatabase().catch(() => {});
+      process.exit(130);
+    })();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    created = true;
+    await createBenchDatabase();
+    const machine = await machineLine();
+    say(`machine: ${machine}`);
+    hub = await startHubProcess();
+
+    const load: LoadResult[] = [];
+    if (WARMUP > 0) {
+      const w = await runAutocannon(hub, 'warm-up', WARMUP);
+      load.push(w);
+      say(`warm-up: ${w.created} check-ins (${w.non2xx} non-2xx, ${w.errors} errors), not counted in the figures`);
+    }
+    const throughput = await runAutocannon(hub, 'throughput', DURATION);
+    load.push(throughput);
+    printLoad(throughput);
+
+    const raw = await runRaw(hub.child.pid!, DURATION, Math.min(WARMUP, 3));
+    const rawRate = raw.rows / raw.seconds;
+    say(`raw: ${raw.rows.toLocaleString('en-US')} single-row transactions in ${raw.seconds} s = ${perSec(rawRate)}; latency p50 ${ms(raw.latency.p50)}, p99 ${ms(raw.latency.p99)}, max ${ms(raw.latency.max)}`);
+    say(`  ${raw.cpu}`);
+    if (raw.tableRows !== raw.committedTotal) throw new Error(`raw_checkins has ${raw.tableRows} rows but ${raw.committedTotal} inserts committed`);
+
+    if (WARMUP > 0) load.push(await runAutocannon(hub, 'warm-up', Math.min(WARMUP, 2), RATE));
+    const fixed = await runAutocannon(hub, `fixed ${RATE}/s`, DURATION, RATE);
+    load.push(fixed);
+    printLoad(fixed, RATE);
+
+    const paced = await runPaced(hub, `paced ${RATE}/s`, DURATION, RATE);
+    load.push(paced);
+    printLoad(paced, RATE);
+
+    await hub.stop(); // drains: every check-in taken has committed or failed
+    hub = null;
+    const check = await verify(load);
+
+    const ratio = throughput.created / throughput.seconds / rawRate;
+    const fixedRate = fixed.created / fixed.seconds;
+    const reachedRate = fixedRate >= RATE * 0.97;
+    const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+    console.log('');
+    console.log('== ingest benchmark ==');
+    console.log(`command:  npm run bench:ingest -- --connections ${CONNECTIONS} --duration ${DURATION} --rate ${RATE} (employees ${EMPLOYEES}, ${REDIS_URL ? 'Redis' : 'no Redis'})`);
+    console.log(`machine:  ${machine}`);
+    console.log(`hub:      ${perSec(throughput.created / throughput.seconds)} check-ins, p50 ${ms(throughput.latency.p50)}, p99 ${ms(throughput.latency.p99)} at ${CONNECTIONS} connections` +
+      (throughput.groups ? ` (mean ${throughput.groups.mean.toFixed(1)} per transaction)` : ''));
+    console.log(`raw:      ${perSec(rawRate)} single-row INSERT transactions, p50 ${ms(raw.latency.p50)}, p99 ${ms(raw.latency.p99)} at ${CONNECTIONS} clients`);
+    console.log(`ratio:    hub/raw = ${ratio.toFixed(2)}`);
+    console.log(`${RATE}/s:  autocannon overallRate achieved ${perSec(fixedRate)}, p50 ${ms(fixed.latency.p50)}, p99 ${ms(fixed.latency.p99)}`);
+    console.log(`paced:    open loop achieved ${perSec(paced.created / paced.seconds)}, p50 ${ms(paced.latency.p50)}, p99 ${ms(paced.latency.p99)} (from each request's due time)`);
+    for (const line of check.lines) console.log(`db:       ${line}`);
+    console.log(`${verdict(ratio >= 1)}  ratio hub/raw ≥ 1.0 (${ratio.toFixed(2)})`);
+    console.log(`${verdict(reachedRate && fixed.latency.p99 <= P99_TARGET_MS)}  p99 ≤ ${P99_TARGET_MS} ms at ${RATE}/s, autocannon overallRate (p99 ${ms(fixed.latency.p99)}, achieved ${perSec(fixedRate)})`);
+    console.log(`${verdict(paced.created / paced.seconds >= RATE * 0.97 && paced.latency.p99 <= P99_TARGET_MS)}  p99 ≤ ${P99_TARGET_MS} ms at ${RATE}/s, open-loop cross-check (p99 ${ms(paced.latency.p99)})`);
+    console.log(`${verdict(check.ok)}  database holds exactly the acknowledged check-ins (plus cut-off ones), seqs gapless`);
+    if (ledger.samples.length) console.log(`error response samples:\n  ${ledger.samples.join('\n  ')}`);
+    return check.ok ? 0 : 1;
+  } finally {
+    await hub?.stop().catch((err: unknown) => say(`could not stop the hub: ${String(err)}`));
+    await statsClient?.end().catch(() => {});
+    if (created) await dropBenchDatabase().catch((err: unknown) => say(`could not drop ${DB_NAME}: ${String(err)}`));
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.stack : err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,107 @@
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import { LIVE_EVENTS, type ClientToServerEvents, type LiveEvent, type ServerToClientEvents } from './events.js';
+import type { Checkin, CheckinInput, ErrorBody, SubscribeAck } from './schemas.js';
+
+export type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+type SocketSettings = Partial<ManagerOptions & SocketOptions>;
+
+function connect(url: string, settings?: SocketSettings): HubSocket {
+  // WebSocket first; long-polling only as a fallback (it needs sticky routing across nodes).
+  return io(url, { transports: ['websocket', 'polling'], ...settings });
+}
+
+export type DashboardClient = {
+  socket: HubSocket;
+  /** The last seq received: pass it as `since` to resume elsewhere. */
+  readonly lastSeq: number | undefined;
+  /** Change the filters; the hub replays what matches the new ones since lastSeq. */
+  resubscribe(filter: { sites?: string[]; employees?: string[] }): void;
+  close(): void;
+};
+
+/**
+ * A live view of a hub's events. It subscribes on every (re)connect with the last seq it has, so
+ * the hub replays whatever was missed; it drops anything at or below that seq, so each event reaches
+ * onEvent once and in seq order.
+ */
+export function createDashboardClient(opts: {
+  url: string;
+  sites?: string[];
+  employees?: string[];
+  since?: number;
+  onEvent: (event: LiveEvent) => void;
+  onSubscribed?: (ack: Extract<SubscribeAck, { ok: true }>) => void;
+  onError?: (error: ErrorBody) => void;
+  socket?: SocketSettings;
+}): DashboardClient {
+  const socket = connect(opts.url, opts.socket);
+  let lastSeq = opts.since;
+  let filter: { sites?: string[]; employees?: string[] } = { sites: opts.sites, employees: opts.employees };
+
+  const subscribe = () => {
+    socket.emit('subscribe', { ...filter, since: lastSeq }, (ack) => {
+      if (!ack.ok) return opts.onError?.(ack.error);
+      // A first subscribe starts from the snapshot's seq; a resumed one keeps its own place.
+      lastSeq ??= ack.seq;
+      opts.onSubscribed?.(ack);
+    });
+  };
+  socket.on('connect', subscribe);
+  for (const name of LIVE_EVENTS) {
+    socket.on(name, (payload: { seq: number }) => {
+      if (lastSeq !== undefined && payload.seq <= lastSeq) return;
+      lastSeq = payload.seq;
+      opts.onEvent({ name, payload } as LiveEvent);
+    });
+  }
+
+  return {
+    socket,
+    get lastSeq() {
+      return lastSeq;
+    },
+    resubscribe(next) {
+      filter = next;
+      if (socket.connected) subscribe();
+    },
+    close: () => void socket.close(),
+  };
+}
+
+export class KioskError extends Error {
+  constructor(readonly error: ErrorBody) {
+    super(error.message);
+  }
+}
+
+export type KioskClient = {
+  socket: HubSocket;
+  /** Punch; retried on timeouts with the same eventId, so a retry can never punch twice. */
+  checkin(input: CheckinInput): Promise<{ data: Checkin; created: boolean }>;
+  close(): void;
+};
+
+export function createKioskClient(opts: { url: string; timeoutMs?: number; attempts?: number; socket?: SocketSettings }): KioskClient {
+  const socket = connect(opts.url, opts.socket);
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  const attempts = opts.attempts ?? 3;
+  return {
+    socket,
+    async checkin(input) {
+      const punch = { ...input, eventId: input.eventId ?? globalThis.crypto.randomUUID() };
+      let lastError: unknown;
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        try {
+          const ack = await socket.timeout(timeoutMs).emitWithAck('checkin', punch);
+          if (ack.ok) return { data: ack.data, created: ack.created };
+          throw new KioskError(ack.error);
+        } catch (err) {
+          if (err instanceof KioskError) throw err;
+          lastError = err;
+        }
+      }
+      throw lastError;
+    },
+    close: () => void socket.close(),
+  };
+}
