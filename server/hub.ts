@@ -27,7 +27,7 @@ export async function startHub(deps: { config: Config; logger: Logger; db: Knex;
   const server = http.createServer();
   const io = createRealtime(server, { logger, redis, prefix: config.REDIS_PREFIX });
   let stream: EventStream | null = null;
-  const publisher = createPublisher(io, () => stream!, deps.faults);
+  const publisher = createPublisher(io, { stream: () => stream!, multiNode: redis !== null, faults: deps.faults });
   const store = redis ? new RedisStore(redis.client, config.REDIS_PREFIX) : new MemoryStore();
   const cache = createCache(store, config.CACHE_TTL_SECONDS, logger);
   const services = createServices({ config, db, cache, publisher, redisEnabled: redis !== null });

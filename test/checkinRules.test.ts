@@ -8,7 +8,7 @@ describe('check-in rules', () => {
   // Verdicts compared on ok/type (or code); an out also names the check-in it closes.
   const judge = (timeline: TimelinePunch[], type: 'in' | 'out' | 'toggle', at: number) => {
     const v = judgePunch(timeline, { type, at }, L);
-    return v.ok ? { ok: true, type: v.type } : v;
+    return v.ok ? { ok: true as const, type: v.type } : v;
   };
 
   it('in when out, out when in', () => {

@@ -8,12 +8,15 @@ export type Publisher = { publish(events: HubEvent[]): void };
  * Announce committed events: to this node's stream, and to the other nodes over the Redis adapter.
  * Call only after commit. Losing an announcement loses nothing: streams fill holes from PostgreSQL.
  */
-export function createPublisher(io: HubIo, stream: () => EventStream, faults?: { dropPublish?: () => boolean }): Publisher {
+export function createPublisher(
+  io: HubIo,
+  deps: { stream: () => EventStream; multiNode: boolean; faults?: { dropPublish?: () => boolean } },
+): Publisher {
   return {
     publish(events) {
-      if (!events.length || faults?.dropPublish?.()) return;
-      stream().offer(events);
-      io.serverSideEmit('hub:events', events);
+      if (!events.length || deps.faults?.dropPublish?.()) return;
+      deps.stream().offer(events);
+      if (deps.multiNode) io.serverSideEmit('hub:events', events);
     },
   };
 }

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createKioskClient, KioskError } from '../shared/client.js';
+import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { makeEmployee, makeSite } from './support/factories.js';
+import { api, startTestHub, type TestHub } from './support/hub.js';
+import { recordDashboard, until, type Recorder } from './support/live.js';
+
+describe('live events on one node: replay, presence, kiosk sockets', () => {
+  let tdb: TestDatabase;
+  let hub: TestHub;
+  const open: Array<{ close(): void }> = [];
+
+  before(async () => {
+    tdb = await createTestDatabase();
+    await makeSite(tdb.db, { id: 'S1' });
+    await makeSite(tdb.db, { id: 'S2' });
+    for (let i = 0; i < 20; i++) await makeEmployee(tdb.db, { id: `A${i}`, siteId: i % 2 ? 'S2' : 'S1' });
+    hub = await startTestHub({ db: tdb.db });
+  });
+  afterEach(() => open.splice(0).forEach((c) => c.close()));
+  after(async () => {
+    await hub?.stop();
+    await tdb?.drop();
+  });
+
+  const punch = (employeeId: string) => api(hub, 'POST', '/api/v1/checkins', { employeeId, type: 'toggle' });
+  const dbSeqs = async (where: (q: any) => void, after = 0) =>
+    (await tdb.db('events').where('seq', '>', after).andWhere(where).orderBy('seq').pluck('seq')) as number[];
+  const watch = (filter: Parameters<typeof recordDashboard>[1]): Recorder => {
+    const r = recordDashboard(hub.url, filter);
+    open.push(r.client);
+    return r;
+  };
+
+  it('subscribing with since replays what matches, then continues live with no hole and no duplicate', async () => {
+    for (let i = 0; i < 10; i++) await punch(`A${i}`);
+    // Writers keep committing while the dashboard subscribes and its replay is being sent.
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing; i++) await punch(`A${i % 20}`);
+    })();
+    const dash = watch({ sites: ['S1'], since: 0 });
+    await until(() => dash.acks.length === 1);
+    await new Promise((r) => setTimeout(r, 300));
+    writing = false;
+    await writer;
+    const expected = await dbSeqs((q) => q.where('site_id', 'S1'));
+    await until(() => dash.events.length >= expected.length, 5000, 'all S1 events');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(dash.seqs(), expected);
+    assert.ok(dash.events.some((e) => e.name === 'presence.changed'));
+    assert.ok(dash.events.every((e) => e.payload.seq && (e.name !== 'checkin.recorded' || e.payload.siteId === 'S1')));
+  });
+
+  it('the ack carries a presence snapshot of the sites, consistent with what follows', async () => {
+    await makeEmployee(tdb.db, { id: 'P1', siteId: 'S2' });
+    const inAt = (await api(hub, 'POST', '/api/v1/checkins', { employeeId: 'P1', type: 'in' })).body.data;
+    const dash = watch({ sites: ['S2'] });
+    await until(() => dash.acks.length === 1);
+    const snapshot = dash.acks[0]!.presence.S2!;
+    assert.ok(snapshot.some((p) => p.employeeId === 'P1' && p.since === inAt.occurredAt));
+    await api(hub, 'POST', '/api/v1/checkins', { employeeId: 'P1', type: 'out' });
+    await until(() => dash.events.some((e) => e.name === 'presence.changed' && e.payload.employeeId === 'P1'));
+    const change = dash.events.find((e) => e.name === 'presence.changed' && e.payload.employeeId === 'P1')!;
+    assert.deepEqual({ ...change.payload, seq: 0 }, { seq: 0, siteId: 'S2', employeeId: 'P1', present: false, since: null });
+  });
+
+  it('a subscribe to an unknown site is refused', async () => {
+    const dash = watch({ sites: ['nowhere'] });
+    const errors: string[] = [];
+    dash.client.socket.on('connect', () => undefined);
+    await until(() => dash.client.socket.connected);
+    const ack = await dash.client.socket.emitWithAck('subscribe', { sites: ['nowhere'] });
+    assert.equal(ack.ok, false);
+    if (!ack.ok) errors.push(ack.error.code);
+    assert.deepEqual(errors, ['site_not_found']);
+  });
+
+  it('after a dropped connection the client resubscribes from its last seq and misses nothing', async () => {
+    const dash = watch({ employees: ['A3'] });
+    await until(() => dash.acks.length === 1);
+    await punch('A3');
+    await until(() => dash.events.length >= 2);
+    // Cut the transport; commit while the client is away.
+    dash.client.socket.io.engine.close();
+    await punch('A3');
+    await punch('A3');
+    await until(() => dash.acks.length === 2, 10_000, 'resubscribe');
+    const expected = await dbSeqs((q) => q.where('employee_id', 'A3'), dash.acks[0]!.seq);
+    await until(() => dash.events.length >= expected.length);
+    assert.deepEqual(dash.seqs(), expected);
+  });
+
+  it('unsubscribe stops the events', async () => {
+    const dash = watch({ employees: ['A5'] });
+    await until(() => dash.acks.length === 1);
+    await dash.client.socket.emitWithAck('unsubscribe');
+    await punch('A5');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(dash.events.length, 0);
+  });
+
+  describe('kiosk check-ins over the socket', () => {
+    it('run the REST rules and idempotency: a retry with the same eventId is safe', async () => {
+      const kiosk = createKioskClient({ url: hub.url, socket: { transports: ['websocket'] } });
+      open.push(kiosk);
+      await makeEmployee(tdb.db, { id: 'K1', siteId: 'S1' });
+      const eventId = randomUUID();
+      const first = await kiosk.checkin({ employeeId: 'K1', type: 'in', eventId });
+      assert.equal(first.created, true);
+      const retry = await kiosk.checkin({ employeeId: 'K1', type: 'in', eventId });
+      assert.equal(retry.created, false);
+      assert.deepEqual(retry.data, first.data);
+      assert.equal((await tdb.db('checkins').where({ employee_id: 'K1' })).length, 1);
+      await assert.rejects(kiosk.checkin({ employeeId: 'K1', type: 'in' }), (e: KioskError) => e.error.code === 'already_checked_in');
+      await assert.rejects(kiosk.checkin({ employeeId: 'nobody', type: 'in' }), (e: KioskError) => e.error.code === 'unknown_employee');
+      const bad = await kiosk.socket.emitWithAck('checkin', { employeeId: 'K1', type: 'sideways' } as never);
+      assert.equal(bad.ok, false);
+      assert.equal(!bad.ok && bad.error.code, 'validation_failed');
+    });
+  });
+});

@@ -1,0 +1,27 @@
+import { createDashboardClient, type DashboardClient } from '../../shared/client.js';
+import type { LiveEvent } from '../../shared/events.js';
+import type { SubscribeAck } from '../../shared/schemas.js';
+
+export type Recorder = { client: DashboardClient; events: LiveEvent[]; acks: Array<Extract<SubscribeAck, { ok: true }>>; seqs(): number[] };
+
+/** A dashboard built on the shared client library that records everything it is handed. */
+export function recordDashboard(url: string, filter: { sites?: string[]; employees?: string[]; since?: number } = {}): Recorder {
+  const events: LiveEvent[] = [];
+  const acks: Recorder['acks'] = [];
+  const client = createDashboardClient({
+    url,
+    ...filter,
+    onEvent: (e) => events.push(e),
+    onSubscribed: (ack) => acks.push(ack),
+    socket: { transports: ['websocket'], reconnectionDelay: 50, reconnectionDelayMax: 200 },
+  });
+  return { client, events, acks, seqs: () => events.map((e) => e.payload.seq) };
+}
+
+export async function until(check: () => boolean, ms = 10_000, what = 'condition') {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
