@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { loadConfig } from '../../server/config.js';
 import type { Knex } from '../../server/db/knex.js';
-import { startHub, type Hub } from '../../server/hub.js';
+import { startHub, type Faults, type Hub } from '../../server/hub.js';
 import { connectRedis, type RedisClients } from '../../server/redis.js';
 
 export type TestHub = Hub & { stop(): Promise<void> };
@@ -10,7 +10,7 @@ export type TestHub = Hub & { stop(): Promise<void> };
  * One hub node on an ephemeral port over the given database. With redisUrl it joins the other nodes
  * that share the same prefix (cache and Socket.IO channels), as separate processes would.
  */
-export async function startTestHub(opts: { db: Knex; redisUrl?: string; prefix?: string; env?: Record<string, string> }): Promise<TestHub> {
+export async function startTestHub(opts: { db: Knex; redisUrl?: string; prefix?: string; env?: Record<string, string>; faults?: Faults }): Promise<TestHub> {
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -21,7 +21,7 @@ export async function startTestHub(opts: { db: Knex; redisUrl?: string; prefix?:
   });
   const logger = pino({ level: config.LOG_LEVEL });
   const redis: RedisClients | null = opts.redisUrl ? await connectRedis(opts.redisUrl, logger) : null;
-  const hub = await startHub({ config, logger, db: opts.db, redis });
+  const hub = await startHub({ config, logger, db: opts.db, redis, faults: opts.faults });
   return {
     ...hub,
     async stop() {
