@@ -25,7 +25,7 @@ async function main(config: Config): Promise<void> {
     const databaseUrl = config.DATABASE_URL ?? embedded!.url;
     if (config.MIGRATE_ON_START) await migrate(databaseUrl, logger);
     else logger.info('MIGRATE_ON_START=false: not applying the Liquibase changelog');
-    const db = createDb(databaseUrl, config.DB_POOL_MAX);
+    const db = createDb(databaseUrl, config.DB_POOL_MAX, logger);
     cleanup.push(() => db.destroy());
 
     let redis = null;

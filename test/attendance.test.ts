@@ -123,7 +123,8 @@ describe('older Attendance API routes', () => {
 describe('health when PostgreSQL is unreachable', () => {
   it('answers 503 with the old unhealthy message and postgresql down', async () => {
     const { createDb } = await import('../server/db/knex.js');
-    const db = createDb('postgres://postgres@127.0.0.1:1/none');
+    const { pino } = await import('pino');
+    const db = createDb('postgres://postgres@127.0.0.1:1/none', 2, pino({ level: 'silent' }));
     const hub = await startTestHub({ db });
     try {
       const res = await api(hub, 'GET', '/api/v1/attendance/health');

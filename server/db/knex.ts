@@ -1,5 +1,6 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
+import type { Logger } from '../logger.js';
 
 export type { Knex };
 
@@ -8,8 +9,17 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 // DATE stays a 'YYYY-MM-DD' string: a Date object would shift it by the server's time zone.
 pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 
-export function createDb(url: string, poolMax = 10): Knex {
+/** Knex's own warnings (pool errors, say) go to the hub's log when a logger is given. */
+export function createDb(url: string, poolMax = 10, logger?: Logger): Knex {
   return knexFactory({
+    ...(logger && {
+      log: {
+        warn: (message: unknown) => logger.warn({ knex: message }, 'knex'),
+        error: (message: unknown) => logger.error({ knex: message }, 'knex'),
+        deprecate: (method: string, alternative: string) => logger.warn({ method, alternative }, 'knex deprecation'),
+        debug: (message: unknown) => logger.debug({ knex: message }, 'knex'),
+      },
+    }),
     client: 'pg',
     connection: { connectionString: url, connectionTimeoutMillis: 5000 },
     pool: { min: 0, max: poolMax },
