@@ -12,6 +12,7 @@ async function main(config: Config): Promise<void> {
   const cleanup: Array<() => Promise<void>> = [];
   const shutdown = async (code: number) => {
     for (const step of cleanup.reverse()) await step().catch((err) => logger.error({ err }, 'shutdown step failed'));
+    if (code === 0) logger.info('attendance hub stopped');
     process.exit(code);
   };
 
