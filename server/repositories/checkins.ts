@@ -26,56 +26,6 @@ const fromRow = (r: CheckinRow): Checkin => ({
   recordedAt: r.recorded_at.toISOString(),
 });
 
-/** Insert check-ins in one multi-row statement. */
-export async function insertCheckins(trx: Knex.Transaction, checkins: Checkin[]): Promise<void> {
-  if (!checkins.length) return;
-  await trx(TABLE).insert(
-    checkins.map((c) => ({
-      seq: c.seq,
-      event_id: c.eventId,
-      employee_id: c.employeeId,
-      site_id: c.siteId,
-      device_id: c.deviceId,
-      type: c.type,
-      occurred_at: c.occurredAt,
-      recorded_at: c.recordedAt,
-    })),
-  );
-}
-
-export async function findCheckinsByEventIds(db: Knex | Knex.Transaction, eventIds: string[]): Promise<Map<string, Checkin>> {
-  if (!eventIds.length) return new Map();
-  const rows: CheckinRow[] = await db(TABLE).whereIn('event_id', eventIds).select(COLUMNS);
-  return new Map(rows.map((r) => [r.event_id, fromRow(r)]));
-}
-
-/**
- * Each employee's punches between from and to, in time order: the neighbourhood the check-in rules
- * judge a new punch against. One query for a whole batch.
- */
-export async function findTimelines(
-  trx: Knex.Transaction,
-  windows: Array<{ employeeId: string; from: Date; to: Date }>,
-): Promise<Map<string, Checkin[]>> {
-  const timelines = new Map<string, Checkin[]>(windows.map((w) => [w.employeeId, []]));
-  if (!windows.length) return timelines;
-  const rows: CheckinRow[] = await trx(TABLE)
-    .join(
-      trx.raw('(SELECT unnest(?::text[]) AS employee_id, unnest(?::timestamptz[]) AS lo, unnest(?::timestamptz[]) AS hi) AS w', [
-        windows.map((w) => w.employeeId),
-        windows.map((w) => w.from.toISOString()),
-        windows.map((w) => w.to.toISOString()),
-      ]),
-      function () {
-        this.on(`${TABLE}.employee_id`, '=', 'w.employee_id').andOn(`${TABLE}.occurred_at`, '>=', 'w.lo').andOn(`${TABLE}.occurred_at`, '<=', 'w.hi');
-      },
-    )
-    .select(COLUMNS.map((c) => `${TABLE}.${c}`))
-    .orderBy([`${TABLE}.employee_id`, `${TABLE}.occurred_at`, `${TABLE}.seq`]);
-  for (const r of rows) timelines.get(r.employee_id)!.push(fromRow(r));
-  return timelines;
-}
-
 export async function listCheckins(db: Knex, q: CheckinListQuery): Promise<Checkin[]> {
   const query = db(TABLE).select(COLUMNS).where('seq', '>', q.after).orderBy('seq').limit(q.limit);
   if (q.employeeId) query.andWhere('employee_id', q.employeeId);

@@ -1,10 +1,8 @@
 import type { Checkin, PresenceChanged } from '../../shared/schemas.js';
-import { inTransaction, type Knex } from '../db/knex.js';
+import type { Knex } from '../db/knex.js';
 import { AppError, NotFoundError } from '../errors.js';
-import { findCheckinsByEventIds, findTimelines, insertCheckins } from '../repositories/checkins.js';
-import { findEmployeeRefs } from '../repositories/employees.js';
-import { advanceHead, insertEvents, lockHead, type HubEvent } from '../repositories/events.js';
-import { existingSiteIds } from '../repositories/sites.js';
+import { runCheckinBatch } from '../repositories/checkinBatch.js';
+import type { HubEvent } from '../repositories/events.js';
 import { insertPunch, judgePunch, type TimelinePunch } from './checkinRules.js';
 
 /** A punch ready to judge: identity resolved, eventId and occurredAt fixed. */
@@ -33,22 +31,22 @@ export type CommitOutcome = {
  * judged in occurredAt order; the valid ones are stored with consecutive seqs, the rest are errors.
  */
 export async function commitPunches(db: Knex, punches: Punch[], longestShiftMs: number): Promise<CommitOutcome> {
-  return inTransaction(db, async (trx) => {
-    let { head, now } = await lockHead(trx);
-    const employees = await findEmployeeRefs(trx, unique(punches.map((p) => p.employeeId)));
-    const sites = await existingSiteIds(trx, unique(punches.flatMap((p) => (p.siteId ? [p.siteId] : []))));
-    const byEventId = await findCheckinsByEventIds(trx, unique(punches.map((p) => p.eventId)));
-    const stored = await findTimelines(trx, timelineWindows(punches, longestShiftMs));
-
+  const results: Array<PunchResult | Error> = new Array(punches.length);
+  const touchedSites = new Set<string>();
+  const read = {
+    employeeIds: unique(punches.map((p) => p.employeeId)),
+    siteIds: unique(punches.flatMap((p) => (p.siteId ? [p.siteId] : []))),
+    eventIds: unique(punches.map((p) => p.eventId)),
+    windows: timelineWindows(punches, longestShiftMs),
+  };
+  const { events } = await runCheckinBatch(db, read, ({ head, now, employees, sites, known: byEventId, timelines: stored }) => {
     const timelines = new Map<string, TimelinePunch[]>();
     const identical = new Map<string, Checkin>();
-    const touchedSites = new Set<string>();
     for (const [employeeId, checkins] of stored) {
       timelines.set(employeeId, checkins.map((c) => ({ type: c.type, at: Date.parse(c.occurredAt), siteId: c.siteId })));
       for (const c of checkins) identical.set(punchKey(c.employeeId, c.type, c.occurredAt), c);
     }
 
-    const results: Array<PunchResult | Error> = new Array(punches.length);
     const fresh: Checkin[] = [];
     for (const i of judgingOrder(punches)) {
       const p = punches[i]!;
@@ -98,21 +96,14 @@ export async function commitPunches(db: Knex, punches: Punch[], longestShiftMs: 
       byEventId.set(checkin.eventId, checkin);
       fresh.push(checkin);
       results[i] = { checkin, created: true };
+      if (checkin.siteId) touchedSites.add(checkin.siteId);
+      for (const s of stored.get(checkin.employeeId) ?? []) if (s.siteId) touchedSites.add(s.siteId);
     }
 
     const events = numberEvents(fresh, timelines, head, now, longestShiftMs);
-    head += events.length;
-    if (fresh.length) {
-      await insertEvents(trx, events);
-      await insertCheckins(trx, fresh);
-      await advanceHead(trx, head);
-    }
-    for (const c of fresh) {
-      if (c.siteId) touchedSites.add(c.siteId);
-      for (const s of stored.get(c.employeeId) ?? []) if (s.siteId) touchedSites.add(s.siteId);
-    }
-    return { results, events, sites: touchedSites };
+    return { events, checkins: fresh, head: head + events.length };
   });
+  return { results, events, sites: touchedSites };
 }
 
 /**

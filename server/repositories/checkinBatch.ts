@@ -1,0 +1,113 @@
+import pg from 'pg';
+import type { Checkin } from '../../shared/schemas.js';
+import type { Knex } from '../db/knex.js';
+import type { EmployeeRef } from './employees.js';
+import type { HubEvent } from './events.js';
+
+/** What the check-in rules need to judge a group, read under the seq lock. */
+export type BatchState = {
+  head: number;
+  now: Date;
+  employees: Map<string, Omit<EmployeeRef, 'name'>>;
+  sites: Set<string>;
+  /** Stored check-ins by eventId, for retries. */
+  known: Map<string, Checkin>;
+  /** Each employee's stored punches inside its window, in time order. */
+  timelines: Map<string, Checkin[]>;
+};
+
+export type BatchRead = {
+  employeeIds: string[];
+  siteIds: string[];
+  eventIds: string[];
+  windows: Array<{ employeeId: string; from: Date; to: Date }>;
+};
+
+export type BatchWrite = { events: HubEvent[]; checkins: Checkin[]; head: number };
+
+const CHECKIN_COLUMNS = 'seq, event_id, employee_id, site_id, device_id, type, occurred_at, recorded_at';
+
+/** Inline a value as a jsonb literal: these statements go in one simple-protocol message, which takes no parameters. */
+const json = (value: unknown) => `${pg.escapeLiteral(JSON.stringify(value))}::jsonb`;
+
+/**
+ * The group commit's transaction in two round trips. First message: BEGIN, lock the seq counter row
+ * (a statement of its own, so the next one's snapshot sees the previous group's commit), and read
+ * employees, sites, known eventIds and timelines in one statement. Then `decide` judges in memory.
+ * Second message: every insert and the counter update in one statement, then COMMIT.
+ */
+export async function runCheckinBatch(db: Knex, read: BatchRead, decide: (state: BatchState) => BatchWrite): Promise<BatchWrite> {
+  const conn: pg.Client = await db.client.acquireConnection();
+  let open = false;
+  try {
+    open = true;
+    const results = (await conn.query(`BEGIN;
+      SELECT value AS head, now() AS now FROM event_seq WHERE id = 1 FOR UPDATE;
+      SELECT
+        (SELECT coalesce(json_agg(json_build_object('id', e.id, 'siteId', e.site_id, 'active', e.active)), '[]')
+           FROM employees e WHERE e.id IN (SELECT jsonb_array_elements_text(${json(read.employeeIds)}))) AS employees,
+        (SELECT coalesce(json_agg(s.id), '[]')
+           FROM sites s WHERE s.id IN (SELECT jsonb_array_elements_text(${json(read.siteIds)}))) AS sites,
+        (SELECT coalesce(json_agg(c), '[]') FROM (SELECT ${CHECKIN_COLUMNS} FROM checkins
+           WHERE event_id IN (SELECT jsonb_array_elements_text(${json(read.eventIds)})::uuid)) c) AS known,
+        (SELECT coalesce(json_agg(c ORDER BY c.employee_id, c.occurred_at, c.seq), '[]') FROM (
+           SELECT ${CHECKIN_COLUMNS.split(', ').map((col) => `ch.${col}`).join(', ')} FROM checkins ch
+           JOIN jsonb_to_recordset(${json(read.windows)}) AS w("employeeId" text, "from" timestamptz, "to" timestamptz)
+             ON ch.employee_id = w."employeeId" AND ch.occurred_at BETWEEN w."from" AND w."to") c) AS timelines`)) as unknown as pg.QueryResult[];
+    const { head, now } = results[1]!.rows[0];
+    const r = results[2]!.rows[0];
+    const timelines = new Map<string, Checkin[]>(read.windows.map((w) => [w.employeeId, []]));
+    for (const row of r.timelines) timelines.get(row.employee_id)!.push(fromJson(row));
+    const write = decide({
+      head: Number(head),
+      now,
+      employees: new Map(r.employees.map((e: { id: string; siteId: string | null; active: boolean }) => [e.id, e])),
+      sites: new Set(r.sites),
+      known: new Map(r.known.map((row: CheckinJson) => [row.event_id, fromJson(row)])),
+      timelines,
+    });
+    if (!write.checkins.length) {
+      await conn.query('COMMIT');
+      open = false;
+      return write;
+    }
+    await conn.query(`WITH
+      ev AS (INSERT INTO events (seq, kind, site_id, employee_id, data)
+        SELECT seq, kind, "siteId", "employeeId", data FROM jsonb_to_recordset(${json(write.events)})
+          AS x(seq bigint, kind text, "siteId" text, "employeeId" text, data jsonb)),
+      ck AS (INSERT INTO checkins (${CHECKIN_COLUMNS})
+        SELECT seq, "eventId", "employeeId", "siteId", "deviceId", type, "occurredAt", "recordedAt" FROM jsonb_to_recordset(${json(write.checkins)})
+          AS y(seq bigint, "eventId" uuid, "employeeId" text, "siteId" text, "deviceId" text, type text, "occurredAt" timestamptz, "recordedAt" timestamptz))
+      UPDATE event_seq SET value = ${Number(write.head)} WHERE id = 1;
+      COMMIT`);
+    open = false;
+    return write;
+  } catch (err) {
+    if (open) await conn.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    await db.client.releaseConnection(conn);
+  }
+}
+
+type CheckinJson = {
+  seq: number;
+  event_id: string;
+  employee_id: string;
+  site_id: string | null;
+  device_id: string | null;
+  type: 'in' | 'out';
+  occurred_at: string;
+  recorded_at: string;
+};
+
+const fromJson = (r: CheckinJson): Checkin => ({
+  seq: Number(r.seq),
+  eventId: r.event_id,
+  employeeId: r.employee_id,
+  siteId: r.site_id,
+  deviceId: r.device_id,
+  type: r.type,
+  occurredAt: new Date(r.occurred_at).toISOString(),
+  recordedAt: new Date(r.recorded_at).toISOString(),
+});
