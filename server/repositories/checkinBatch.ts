@@ -34,9 +34,15 @@ const json = (value: unknown) => `${pg.escapeLiteral(JSON.stringify(value))}::js
  * The group commit's transaction in two round trips. First message: BEGIN, lock the seq counter row
  * (a statement of its own, so the next one's snapshot sees the previous group's commit), and read
  * employees, sites, known eventIds and timelines in one statement. Then `decide` judges in memory.
- * Second message: every insert and the counter update in one statement, then COMMIT.
+ * Second message: every insert and the counter update in one statement, then COMMIT; `writing` is
+ * called once it is sent.
  */
-export async function runCheckinBatch(db: Knex, read: BatchRead, decide: (state: BatchState) => BatchWrite): Promise<BatchWrite> {
+export async function runCheckinBatch(
+  db: Knex,
+  read: BatchRead,
+  decide: (state: BatchState) => BatchWrite,
+  writing: () => void,
+): Promise<BatchWrite> {
   const conn: pg.Client = await db.client.acquireConnection();
   let open = false;
   try {
@@ -67,11 +73,12 @@ export async function runCheckinBatch(db: Knex, read: BatchRead, decide: (state:
       timelines,
     });
     if (!write.checkins.length) {
+      writing();
       await conn.query('COMMIT');
       open = false;
       return write;
     }
-    await conn.query(`WITH
+    const done = conn.query(`WITH
       ev AS (INSERT INTO events (seq, kind, site_id, employee_id, data)
         SELECT seq, kind, "siteId", "employeeId", data FROM jsonb_to_recordset(${json(write.events)})
           AS x(seq bigint, kind text, "siteId" text, "employeeId" text, data jsonb)),
@@ -80,6 +87,9 @@ export async function runCheckinBatch(db: Knex, read: BatchRead, decide: (state:
           AS y(seq bigint, "eventId" uuid, "employeeId" text, "siteId" text, "deviceId" text, type text, "occurredAt" timestamptz, "recordedAt" timestamptz))
       UPDATE event_seq SET value = ${Number(write.head)} WHERE id = 1;
       COMMIT`);
+    // The writes are on the wire: the next group may ask for the lock now.
+    writing();
+    await done;
     open = false;
     return write;
   } catch (err) {

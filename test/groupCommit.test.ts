@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { createGroupCommitter, type CommitHooks } from '../server/services/groupCommit.js';
+
+describe('group commit', () => {
+  it('groups what arrives while a batch prepares, never splits a unit, and prepares one batch at a time', async () => {
+    const batches: number[][] = [];
+    let preparing = 0;
+    let maxPreparing = 0;
+    const gates: Array<() => void> = [];
+    const committer = createGroupCommitter<number, number>(async (items, hooks: CommitHooks) => {
+      preparing++;
+      maxPreparing = Math.max(maxPreparing, preparing);
+      batches.push(items);
+      await new Promise<void>((r) => gates.push(r));
+      preparing--;
+      hooks.writing();
+      await new Promise((r) => setTimeout(r, 5));
+      return items.map((i) => (i < 0 ? new Error(`bad ${i}`) : i * 10));
+    }, 4);
+
+    const first = committer.submit([1]);
+    const rest = [committer.submit([2]), committer.submit([3, 4]), committer.submit([5, 6, 7]), committer.submit([-1])];
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(batches, [[1]], 'the rest waits while the first batch prepares');
+    gates.shift()!();
+    await new Promise((r) => setTimeout(r, 1));
+    assert.deepEqual(batches, [[1], [2, 3, 4]], 'the next batch starts once the first is writing; [5,6,7] does not fit');
+    while (gates.length || batches.length < 3) {
+      await new Promise((r) => setTimeout(r, 1));
+      gates.shift()?.();
+    }
+    await committer.drain();
+    assert.deepEqual(batches, [[1], [2, 3, 4], [5, 6, 7, -1]]);
+    assert.equal(maxPreparing, 1);
+    assert.deepEqual(await first, [10]);
+    const settled = await Promise.all(rest);
+    assert.deepEqual(settled.slice(0, 3), [[20], [30, 40], [50, 60, 70]]);
+    assert.ok(settled[3]![0] instanceof Error);
+  });
+
+  it('a failed batch rejects its units and the next batch still runs', async () => {
+    let calls = 0;
+    const committer = createGroupCommitter<number, number>(async (items, hooks) => {
+      calls++;
+      if (calls === 1) throw new Error('database down');
+      hooks.writing();
+      return items;
+    }, 10);
+    const a = committer.submit([1]);
+    const b = committer.submit([2]);
+    await assert.rejects(a, /database down/);
+    assert.deepEqual(await b, [2]);
+  });
+});
