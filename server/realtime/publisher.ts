@@ -10,12 +10,12 @@ export type Publisher = { publish(events: HubEvent[]): void };
  */
 export function createPublisher(
   io: HubIo,
-  deps: { stream: () => EventStream; multiNode: boolean; faults?: { dropPublish?: () => boolean } },
+  deps: { stream: EventStream; multiNode: boolean; faults?: { dropPublish?: () => boolean } },
 ): Publisher {
   return {
     publish(events) {
       if (!events.length || deps.faults?.dropPublish?.()) return;
-      deps.stream().offer(events);
+      deps.stream.offer(events);
       if (deps.multiNode) io.serverSideEmit('hub:events', events);
     },
   };

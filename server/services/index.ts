@@ -4,7 +4,7 @@ import type { Knex } from '../db/knex.js';
 import type { Publisher } from '../realtime/publisher.js';
 import { createCheckinService } from './checkins.js';
 import { createEmployeeService } from './employees.js';
-import { createFeedService } from './feed.js';
+import type { FeedService } from './feed.js';
 import { createHealthService } from './health.js';
 import { createPresenceService } from './presence.js';
 import { createRecordService } from './records.js';
@@ -14,14 +14,15 @@ import { createSiteService } from './sites.js';
 export type Services = ReturnType<typeof createServices>;
 
 /** Every service, wired once from the stores they need. */
-export function createServices(deps: { config: Config; db: Knex; cache: Cache; publisher: Publisher; redisEnabled: boolean }) {
+export function createServices(deps: { config: Config; db: Knex; cache: Cache; publisher: Publisher; feed: FeedService; redisEnabled: boolean }) {
+  const longestShiftMs = deps.config.LONGEST_SHIFT_HOURS * 3600_000;
   return {
-    checkins: createCheckinService({ ...deps, longestShiftMs: deps.config.LONGEST_SHIFT_HOURS * 3600_000 }),
+    checkins: createCheckinService({ ...deps, longestShiftMs }),
     records: createRecordService(deps),
-    feed: createFeedService(deps),
-    presence: createPresenceService({ ...deps, longestShiftMs: deps.config.LONGEST_SHIFT_HOURS * 3600_000 }),
+    feed: deps.feed,
+    presence: createPresenceService({ ...deps, longestShiftMs }),
     health: createHealthService(deps),
-    reports: createReportService({ ...deps, longestShiftMs: deps.config.LONGEST_SHIFT_HOURS * 3600_000 }),
+    reports: createReportService({ ...deps, longestShiftMs }),
     sites: createSiteService(deps),
     employees: createEmployeeService(deps),
   };
