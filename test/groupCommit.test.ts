@@ -1,37 +1,35 @@
 import assert from 'node:assert/strict';
-import { createGroupCommitter, type CommitHooks } from '../server/services/groupCommit.js';
+import { createGroupCommitter } from '../server/services/groupCommit.js';
 
 describe('group commit', () => {
-  it('groups what arrives while a batch prepares, never splits a unit, and prepares one batch at a time', async () => {
+  it('groups what arrives while a batch commits, never splits a unit, and commits one batch at a time', async () => {
     const batches: number[][] = [];
-    let preparing = 0;
-    let maxPreparing = 0;
+    let running = 0;
+    let maxRunning = 0;
     const gates: Array<() => void> = [];
-    const committer = createGroupCommitter<number, number>(async (items, hooks: CommitHooks) => {
-      preparing++;
-      maxPreparing = Math.max(maxPreparing, preparing);
+    const committer = createGroupCommitter<number, number>(async (items) => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
       batches.push(items);
       await new Promise<void>((r) => gates.push(r));
-      preparing--;
-      hooks.writing();
-      await new Promise((r) => setTimeout(r, 5));
+      running--;
       return items.map((i) => (i < 0 ? new Error(`bad ${i}`) : i * 10));
     }, 4);
 
     const first = committer.submit([1]);
     const rest = [committer.submit([2]), committer.submit([3, 4]), committer.submit([5, 6, 7]), committer.submit([-1])];
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(batches, [[1]], 'the rest waits while the first batch prepares');
+    assert.deepEqual(batches, [[1]], 'the rest waits while the first batch commits');
     gates.shift()!();
     await new Promise((r) => setTimeout(r, 1));
-    assert.deepEqual(batches, [[1], [2, 3, 4]], 'the next batch starts once the first is writing; [5,6,7] does not fit');
+    assert.deepEqual(batches, [[1], [2, 3, 4]], 'then the next batch goes; [5,6,7] does not fit');
     while (gates.length || batches.length < 3) {
       await new Promise((r) => setTimeout(r, 1));
       gates.shift()?.();
     }
     await committer.drain();
     assert.deepEqual(batches, [[1], [2, 3, 4], [5, 6, 7, -1]]);
-    assert.equal(maxPreparing, 1);
+    assert.equal(maxRunning, 1);
     assert.deepEqual(await first, [10]);
     const settled = await Promise.all(rest);
     assert.deepEqual(settled.slice(0, 3), [[20], [30, 40], [50, 60, 70]]);
@@ -40,10 +38,9 @@ describe('group commit', () => {
 
   it('a failed batch rejects its units and the next batch still runs', async () => {
     let calls = 0;
-    const committer = createGroupCommitter<number, number>(async (items, hooks) => {
+    const committer = createGroupCommitter<number, number>(async (items) => {
       calls++;
       if (calls === 1) throw new Error('database down');
-      hooks.writing();
       return items;
     }, 10);
     const a = committer.submit([1]);

@@ -30,38 +30,53 @@ const CHECKIN_COLUMNS = 'seq, event_id, employee_id, site_id, device_id, type, o
 /** Inline a value as a jsonb literal: these statements go in one simple-protocol message, which takes no parameters. */
 const json = (value: unknown) => `${pg.escapeLiteral(JSON.stringify(value))}::jsonb`;
 
+// Prepared once per connection (PREPARE in SQL, so they can be EXECUTEd inside a multi-statement
+// message): the read and write are planned once, not for every group. LATERAL and = ANY keep every
+// lookup on an index whatever the table statistics say.
+const READ = `SELECT
+  (SELECT coalesce(json_agg(json_build_object('id', e.id, 'siteId', e.site_id, 'active', e.active)), '[]')
+     FROM employees e WHERE e.id = ANY (ARRAY(SELECT jsonb_array_elements_text($1)))) AS employees,
+  (SELECT coalesce(json_agg(s.id), '[]')
+     FROM sites s WHERE s.id = ANY (ARRAY(SELECT jsonb_array_elements_text($2)))) AS sites,
+  (SELECT coalesce(json_agg(c), '[]') FROM (SELECT ${CHECKIN_COLUMNS} FROM checkins
+     WHERE event_id = ANY (ARRAY(SELECT jsonb_array_elements_text($3)::uuid))) c) AS known,
+  (SELECT coalesce(json_agg(c ORDER BY c.employee_id, c.occurred_at, c.seq), '[]') FROM (
+     SELECT ch.* FROM jsonb_to_recordset($4) AS w("employeeId" text, "from" timestamptz, "to" timestamptz)
+     CROSS JOIN LATERAL (SELECT ${CHECKIN_COLUMNS} FROM checkins
+       WHERE employee_id = w."employeeId" AND occurred_at BETWEEN w."from" AND w."to") ch) c) AS timelines`;
+
+const WRITE = `WITH
+  ev AS (INSERT INTO events (seq, kind, site_id, employee_id, data)
+    SELECT seq, kind, "siteId", "employeeId", data FROM jsonb_to_recordset($1)
+      AS x(seq bigint, kind text, "siteId" text, "employeeId" text, data jsonb)),
+  ck AS (INSERT INTO checkins (${CHECKIN_COLUMNS})
+    SELECT seq, "eventId", "employeeId", "siteId", "deviceId", type, "occurredAt", "recordedAt" FROM jsonb_to_recordset($2)
+      AS y(seq bigint, "eventId" uuid, "employeeId" text, "siteId" text, "deviceId" text, type text, "occurredAt" timestamptz, "recordedAt" timestamptz))
+  UPDATE event_seq SET value = $3 WHERE id = 1`;
+
+const PREPARE = `PREPARE hub_batch_read(jsonb, jsonb, jsonb, jsonb) AS ${READ};
+  PREPARE hub_batch_write(jsonb, jsonb, bigint) AS ${WRITE};`;
+
+const prepared = new WeakSet<pg.Client>();
+
 /**
  * The group commit's transaction in two round trips. First message: BEGIN, lock the seq counter row
  * (a statement of its own, so the next one's snapshot sees the previous group's commit), and read
  * employees, sites, known eventIds and timelines in one statement. Then `decide` judges in memory.
- * Second message: every insert and the counter update in one statement, then COMMIT; `writing` is
- * called once it is sent.
+ * Second message: every insert and the counter update in one statement, then COMMIT.
  */
-export async function runCheckinBatch(
-  db: Knex,
-  read: BatchRead,
-  decide: (state: BatchState) => BatchWrite,
-  writing: () => void,
-): Promise<BatchWrite> {
+export async function runCheckinBatch(db: Knex, read: BatchRead, decide: (state: BatchState) => BatchWrite): Promise<BatchWrite> {
   const conn: pg.Client = await db.client.acquireConnection();
   let open = false;
   try {
+    const prepare = prepared.has(conn) ? '' : PREPARE;
     open = true;
-    const results = (await conn.query(`BEGIN;
+    const results = (await conn.query(`${prepare}BEGIN;
       SELECT value AS head, now() AS now FROM event_seq WHERE id = 1 FOR UPDATE;
-      SELECT
-        (SELECT coalesce(json_agg(json_build_object('id', e.id, 'siteId', e.site_id, 'active', e.active)), '[]')
-           FROM employees e WHERE e.id IN (SELECT jsonb_array_elements_text(${json(read.employeeIds)}))) AS employees,
-        (SELECT coalesce(json_agg(s.id), '[]')
-           FROM sites s WHERE s.id IN (SELECT jsonb_array_elements_text(${json(read.siteIds)}))) AS sites,
-        (SELECT coalesce(json_agg(c), '[]') FROM (SELECT ${CHECKIN_COLUMNS} FROM checkins
-           WHERE event_id IN (SELECT jsonb_array_elements_text(${json(read.eventIds)})::uuid)) c) AS known,
-        (SELECT coalesce(json_agg(c ORDER BY c.employee_id, c.occurred_at, c.seq), '[]') FROM (
-           SELECT ${CHECKIN_COLUMNS.split(', ').map((col) => `ch.${col}`).join(', ')} FROM checkins ch
-           JOIN jsonb_to_recordset(${json(read.windows)}) AS w("employeeId" text, "from" timestamptz, "to" timestamptz)
-             ON ch.employee_id = w."employeeId" AND ch.occurred_at BETWEEN w."from" AND w."to") c) AS timelines`)) as unknown as pg.QueryResult[];
-    const { head, now } = results[1]!.rows[0];
-    const r = results[2]!.rows[0];
+      EXECUTE hub_batch_read(${json(read.employeeIds)}, ${json(read.siteIds)}, ${json(read.eventIds)}, ${json(read.windows)})`)) as unknown as pg.QueryResult[];
+    prepared.add(conn);
+    const { head, now } = results.at(-2)!.rows[0];
+    const r = results.at(-1)!.rows[0];
     const timelines = new Map<string, Checkin[]>(read.windows.map((w) => [w.employeeId, []]));
     for (const row of r.timelines) timelines.get(row.employee_id)!.push(fromJson(row));
     const write = decide({
@@ -72,28 +87,15 @@ export async function runCheckinBatch(
       known: new Map(r.known.map((row: CheckinJson) => [row.event_id, fromJson(row)])),
       timelines,
     });
-    if (!write.checkins.length) {
-      writing();
-      await conn.query('COMMIT');
-      open = false;
-      return write;
-    }
-    const done = conn.query(`WITH
-      ev AS (INSERT INTO events (seq, kind, site_id, employee_id, data)
-        SELECT seq, kind, "siteId", "employeeId", data FROM jsonb_to_recordset(${json(write.events)})
-          AS x(seq bigint, kind text, "siteId" text, "employeeId" text, data jsonb)),
-      ck AS (INSERT INTO checkins (${CHECKIN_COLUMNS})
-        SELECT seq, "eventId", "employeeId", "siteId", "deviceId", type, "occurredAt", "recordedAt" FROM jsonb_to_recordset(${json(write.checkins)})
-          AS y(seq bigint, "eventId" uuid, "employeeId" text, "siteId" text, "deviceId" text, type text, "occurredAt" timestamptz, "recordedAt" timestamptz))
-      UPDATE event_seq SET value = ${Number(write.head)} WHERE id = 1;
-      COMMIT`);
-    // The writes are on the wire: the next group may ask for the lock now.
-    writing();
-    await done;
+    await (write.checkins.length
+      ? conn.query(`EXECUTE hub_batch_write(${json(write.events)}, ${json(write.checkins)}, ${Number(write.head)}); COMMIT`)
+      : conn.query('COMMIT'));
     open = false;
     return write;
   } catch (err) {
-    if (open) await conn.query('ROLLBACK').catch(() => undefined);
+    // If this message was to prepare the statements, forget them whatever happened, so the next use prepares afresh.
+    const reset = prepared.has(conn) ? '' : '; DEALLOCATE ALL';
+    if (open) await conn.query(`ROLLBACK${reset}`).catch(() => undefined);
     throw err;
   } finally {
     await db.client.releaseConnection(conn);

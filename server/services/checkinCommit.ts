@@ -4,7 +4,6 @@ import { AppError, NotFoundError } from '../errors.js';
 import { runCheckinBatch } from '../repositories/checkinBatch.js';
 import type { HubEvent } from '../repositories/events.js';
 import { insertPunch, judgePunch, type TimelinePunch } from './checkinRules.js';
-import type { CommitHooks } from './groupCommit.js';
 
 /** A punch ready to judge: identity resolved, eventId and occurredAt fixed. */
 export type Punch = {
@@ -31,7 +30,7 @@ export type CommitOutcome = {
  * before (or earlier in this group) is returned as a duplicate, never stored twice. Punches are
  * judged in occurredAt order; the valid ones are stored with consecutive seqs, the rest are errors.
  */
-export async function commitPunches(db: Knex, punches: Punch[], longestShiftMs: number, hooks: CommitHooks): Promise<CommitOutcome> {
+export async function commitPunches(db: Knex, punches: Punch[], longestShiftMs: number): Promise<CommitOutcome> {
   const results: Array<PunchResult | Error> = new Array(punches.length);
   const touchedSites = new Set<string>();
   const read = {
@@ -103,7 +102,7 @@ export async function commitPunches(db: Knex, punches: Punch[], longestShiftMs: 
 
     const events = numberEvents(fresh, timelines, head, now, longestShiftMs);
     return { events, checkins: fresh, head: head + events.length };
-  }, hooks.writing);
+  });
   return { results, events, sites: touchedSites };
 }
 

@@ -28,8 +28,8 @@ export type CheckinService = ReturnType<typeof createCheckinService>;
 export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: Publisher; longestShiftMs: number }) {
   const { db, cache, publisher, longestShiftMs } = deps;
 
-  const committer = createGroupCommitter<Punch, PunchResult>(async (punches, hooks) => {
-    const { results, events, sites } = await commitPunches(db, punches, longestShiftMs, hooks);
+  const committer = createGroupCommitter<Punch, PunchResult>(async (punches) => {
+    const { results, events, sites } = await commitPunches(db, punches, longestShiftMs);
     // Committed: make reads see it before anyone is told, then tell the dashboards.
     await cache.invalidate([...sites].map(cacheKeys.presence));
     publisher.publish(events);

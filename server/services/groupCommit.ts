@@ -1,9 +1,8 @@
 /**
- * Group commit: work submitted while a batch is being prepared waits and goes together in the next
- * batch, so one transaction (one WAL flush, one hold of the seq lock) carries many writes. Only one
- * batch prepares at a time; once it sends its writes (`writing()`), the next may begin, and its
- * lock request then waits inside PostgreSQL for that commit rather than behind a client round trip.
- * A unit submitted together always shares one transaction, and settles only after it has committed.
+ * Group commit: work submitted while a batch is committing waits and goes together in the next batch,
+ * so one transaction (one fsync, one hold of the seq lock) carries many writes. There is never more
+ * than one batch in flight per committer. A unit submitted together always shares one transaction,
+ * and settles only after that transaction has committed.
  */
 export type GroupCommitter<I, R> = {
   /** Commit items together; resolves with one result (or Error) per item, in order. */
@@ -12,17 +11,14 @@ export type GroupCommitter<I, R> = {
   drain(): Promise<void>;
 };
 
-export type CommitHooks = { writing(): void };
-
 type Unit<I, R> = { items: I[]; resolve: (r: Array<R | Error>) => void; reject: (e: unknown) => void };
 
 export function createGroupCommitter<I, R>(
-  commit: (items: I[], hooks: CommitHooks) => Promise<Array<R | Error>>,
+  commit: (items: I[]) => Promise<Array<R | Error>>,
   maxBatch: number,
 ): GroupCommitter<I, R> {
   let queue: Unit<I, R>[] = [];
-  let preparing = false;
-  const inFlight = new Set<Promise<void>>();
+  let running: Promise<void> | null = null;
 
   function takeBatch(): Unit<I, R>[] {
     let size = 0;
@@ -34,35 +30,21 @@ export function createGroupCommitter<I, R>(
     return batch;
   }
 
-  function pump(): void {
-    if (preparing || !queue.length) return;
-    preparing = true;
-    const batch = takeBatch();
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      preparing = false;
-      pump();
-    };
-    const run = commit(
-      batch.flatMap((u) => u.items),
-      { writing: release },
-    ).then(
-      (results) => {
+  async function run(): Promise<void> {
+    while (queue.length) {
+      const batch = takeBatch();
+      try {
+        const results = await commit(batch.flatMap((u) => u.items));
         let offset = 0;
         for (const u of batch) {
           u.resolve(results.slice(offset, offset + u.items.length));
           offset += u.items.length;
         }
-      },
-      (err) => batch.forEach((u) => u.reject(err)),
-    );
-    const tracked = run.finally(() => {
-      inFlight.delete(tracked);
-      release();
-    });
-    inFlight.add(tracked);
+      } catch (err) {
+        for (const u of batch) u.reject(err);
+      }
+    }
+    running = null;
   }
 
   return {
@@ -70,11 +52,11 @@ export function createGroupCommitter<I, R>(
       if (!items.length) return Promise.resolve([]);
       return new Promise((resolve, reject) => {
         queue.push({ items, resolve, reject });
-        pump();
+        running ??= run();
       });
     },
     async drain() {
-      while (inFlight.size || queue.length) await Promise.allSettled([...inFlight]);
+      while (running) await running;
     },
   };
 }
