@@ -14,10 +14,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,6 +24,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { pino } from 'pino';
 import { migrate } from '../server/db/liquibase.js';
+import { freePort, httpStatus, machineTicks, procTicks, sleep, ticksBetween, ticksByName, TICKS_PER_SEC, withDatabase } from './support.js';
 
 // ---- autocannon (CommonJS, no bundled types: the few parts used here) ----
 
@@ -101,12 +100,6 @@ const say = (msg: string) => console.log(`[${((performance.now() - started) / 10
 
 // ---- small helpers ----
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
 async function adminQuery(sql: string, url = ADMIN_URL): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -127,78 +120,13 @@ function percentiles(samples: number[]): { p50: number; p99: number; max: number
 const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : 'n/a');
 const perSec = (v: number) => `${Math.round(v).toLocaleString('en-US')}/s`;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 // ---- CPU accounting (Linux /proc; silently empty elsewhere) ----
-
-const TICKS_PER_SEC = 100;
-
-/** utime + stime of one process, in clock ticks. */
-function procTicks(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return 0;
-  }
-}
-
-/** Every postgres process on the machine (the server is shared, so this includes other people's work), by pid. */
-function postgresTicks(): Map<number, number> {
-  const ticks = new Map<number, number>();
-  for (const name of safeReaddir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${name}/comm`, 'utf8').trim() === 'postgres') ticks.set(Number(name), procTicks(Number(name)));
-    } catch {
-      /* gone */
-    }
-  }
-  return ticks;
-}
-
-/** CPU the postgres processes alive at the end used in between (a backend that exited took its count with it). */
-function postgresDelta(a: Map<number, number>, b: Map<number, number>): number {
-  let total = 0;
-  for (const [pid, t] of b) total += t - (a.get(pid) ?? 0);
-  return total;
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function machineTicks(): { busy: number; total: number } {
-  try {
-    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-    const v = line.trim().split(/\s+/).slice(1).map(Number);
-    const total = v.reduce((a, b) => a + b, 0);
-    const idle = (v[3] ?? 0) + (v[4] ?? 0);
-    return { busy: total - idle, total };
-  } catch {
-    return { busy: 0, total: 0 };
-  }
-}
 
 type CpuSnap = { t: number; hub: number; pg: Map<number, number>; self: NodeJS.CpuUsage; machine: { busy: number; total: number } };
 const cpuSnap = (hubPid: number): CpuSnap => ({
   t: performance.now(),
   hub: procTicks(hubPid),
-  pg: postgresTicks(),
+  pg: ticksByName('postgres'),
   self: process.cpuUsage(),
   machine: machineTicks(),
 });
@@ -212,7 +140,7 @@ function cpuLine(a: CpuSnap, b: CpuSnap, selfLabel: string, hubLabel = 'hub'): s
   const mBusy = b.machine.busy - a.machine.busy;
   const machine = mTotal ? `${Math.round((mBusy / mTotal) * 100)}% of ${os.cpus().length} cores` : 'n/a';
   // Whatever is neither the hub, this process nor PostgreSQL: other people's work on a shared machine.
-  const pgTicks = postgresDelta(a.pg, b.pg);
+  const pgTicks = ticksBetween(a.pg, b.pg);
   const others = mBusy - (b.hub - a.hub) - pgTicks - (selfUs / 1e6) * TICKS_PER_SEC;
   return (
     `CPU (% of one core): ${hubLabel} ${core(b.hub - a.hub)}, ${selfLabel} ${Math.round((selfUs / 1e6 / secs) * 100)}%, ` +
@@ -359,18 +287,6 @@ async function startHubProcess(): Promise<HubProcess> {
   };
 }
 
-function httpStatus(url: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = http.get(url, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', () => resolve(0));
-    req.setTimeout(2000, () => req.destroy());
-  });
-}
-
-const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
 
 // ---- load: shared bookkeeping for every check-in sent ----
 
