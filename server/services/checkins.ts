@@ -30,9 +30,10 @@ export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: 
 
   const committer = createGroupCommitter<Punch, PunchResult>(async (punches) => {
     const { results, events, sites } = await commitPunches(db, punches, longestShiftMs);
-    // Committed: make reads see it before anyone is told, then tell the dashboards.
+    // Committed: make reads see it before anyone is told. Fan-out to sockets runs after this group
+    // settles, so the next group's transaction does not wait behind thousands of socket writes.
     await cache.invalidate([...sites].map(cacheKeys.presence));
-    publisher.publish(events);
+    setImmediate(() => publisher.publish(events));
     return results;
   }, MAX_GROUP);
 
