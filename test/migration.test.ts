@@ -206,6 +206,11 @@ describe('Liquibase migrations', function () {
         const update = await cli(['update'], env);
         assert.equal(update.code, 0, update.stderr);
         assert.deepEqual((await changelog(tdb.url)).map((r) => r.id), before);
+
+        const tooFar = await cli(['rollback', String(before.length)], env);
+        assert.equal(tooFar.code, 1);
+        assert.match(tooFar.stderr, /would drop the older service's records/);
+        assert.deepEqual((await changelog(tdb.url)).map((r) => r.id), before, 'nothing rolled back');
       } finally {
         await tdb.drop();
       }

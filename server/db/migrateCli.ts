@@ -5,6 +5,7 @@
  *   rollback [N]   roll back the last N changesets (default 1)
  * Uses DATABASE_URL, else the embedded PostgreSQL in DATA_DIR, as the hub does.
  */
+import pg from 'pg';
 import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
@@ -33,11 +34,32 @@ async function main(argv: string[]): Promise<void> {
     if (command === 'update') {
       await migrate(url, logger);
     } else {
+      if (command === 'rollback') await refuseLegacyRollback(url, count);
       const args = command === 'status' ? ['status', '--verbose'] : ['rollback-count', `--count=${count}`];
       process.stdout.write(await runLiquibase(args, { url, logger }));
     }
   } finally {
     await embedded?.stop();
+  }
+}
+
+/**
+ * The older service's changeset created `records`; rolling it back would drop the attendance history
+ * it held. Rollback stops at the hub's own changesets.
+ */
+async function refuseLegacyRollback(url: string, count: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM databasechangelog WHERE NOT (id = '1' AND author = 'Abhishek Dubey')`,
+    );
+    const hub = rows[0].n as number;
+    if (count > hub) {
+      throw new UsageError(`only ${hub} of the hub's changesets are applied; rolling back ${count} would drop the older service's records`);
+    }
+  } finally {
+    await client.end();
   }
 }
 
