@@ -11,9 +11,8 @@ export interface InterServerEvents {
   'hub:events': (events: HubEvent[]) => void;
 }
 
-/** Per-socket state: the subscription, and events held back while a replay is being sent. */
+/** Per-socket state: events held back while a replay is being sent. */
 export interface SocketData {
-  subscribed: boolean;
   replay: { generation: number; queue: HubEvent[] } | null;
 }
 

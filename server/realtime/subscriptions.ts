@@ -23,7 +23,6 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
 
   io.on('connection', (socket) => {
     socket.data.replay = null;
-    socket.data.subscribed = false;
     let generation = 0;
 
     const reset = () => {
@@ -45,7 +44,6 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
       const replay: { generation: number; queue: HubEvent[] } = { generation: mine, queue: [] };
       socket.data.replay = replay;
       socket.join([REPLAYING, ...roomsForFilter({ sites, employees })]);
-      socket.data.subscribed = true;
       const upTo = stream.delivered;
       try {
         const snapshot = await presence.snapshot(sites ?? []);
@@ -67,7 +65,6 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
       } catch (err) {
         if (mine !== generation) return;
         reset();
-        socket.data.subscribed = false;
         if (err instanceof AppError) return ack({ ok: false, error: { code: err.code, message: err.message } });
         logger.error({ err }, 'subscribe failed');
         ack({ ok: false, error: { code: 'unavailable', message: 'could not subscribe; try again' } });
@@ -76,7 +73,6 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
 
     socket.on('unsubscribe', (ack) => {
       reset();
-      socket.data.subscribed = false;
       if (typeof ack === 'function') ack({ ok: true });
     });
   });
