@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Checkin } from '../../shared/schemas.js';
 import type { Knex } from '../db/knex.js';
+import { fromRow, type CheckinRow } from './checkins.js';
 import type { EmployeeRef } from './employees.js';
 import type { HubEvent } from './events.js';
 
@@ -78,13 +79,13 @@ export async function runCheckinBatch(db: Knex, read: BatchRead, decide: (state:
     const { head, now } = results.at(-2)!.rows[0];
     const r = results.at(-1)!.rows[0];
     const timelines = new Map<string, Checkin[]>(read.windows.map((w) => [w.employeeId, []]));
-    for (const row of r.timelines) timelines.get(row.employee_id)!.push(fromJson(row));
+    for (const row of r.timelines) timelines.get(row.employee_id)!.push(fromRow(row));
     const write = decide({
       head: Number(head),
       now,
       employees: new Map(r.employees.map((e: { id: string; siteId: string | null; active: boolean }) => [e.id, e])),
       sites: new Set(r.sites),
-      known: new Map(r.known.map((row: CheckinJson) => [row.event_id, fromJson(row)])),
+      known: new Map(r.known.map((row: CheckinRow) => [row.event_id, fromRow(row)])),
       timelines,
     });
     await (write.checkins.length
@@ -101,25 +102,3 @@ export async function runCheckinBatch(db: Knex, read: BatchRead, decide: (state:
     await db.client.releaseConnection(conn);
   }
 }
-
-type CheckinJson = {
-  seq: number;
-  event_id: string;
-  employee_id: string;
-  site_id: string | null;
-  device_id: string | null;
-  type: 'in' | 'out';
-  occurred_at: string;
-  recorded_at: string;
-};
-
-const fromJson = (r: CheckinJson): Checkin => ({
-  seq: Number(r.seq),
-  eventId: r.event_id,
-  employeeId: r.employee_id,
-  siteId: r.site_id,
-  deviceId: r.device_id,
-  type: r.type,
-  occurredAt: new Date(r.occurred_at).toISOString(),
-  recordedAt: new Date(r.recorded_at).toISOString(),
-});

@@ -4,26 +4,27 @@ import type { Knex } from '../db/knex.js';
 export const TABLE = 'checkins';
 const COLUMNS = ['seq', 'event_id', 'employee_id', 'site_id', 'device_id', 'type', 'occurred_at', 'recorded_at'];
 
-type CheckinRow = {
+/** A checkins row as pg returns it (Date timestamps) or as json_agg does (ISO strings). */
+export type CheckinRow = {
   seq: number;
   event_id: string;
   employee_id: string;
   site_id: string | null;
   device_id: string | null;
   type: 'in' | 'out';
-  occurred_at: Date;
-  recorded_at: Date;
+  occurred_at: Date | string;
+  recorded_at: Date | string;
 };
 
-const fromRow = (r: CheckinRow): Checkin => ({
-  seq: r.seq,
+export const fromRow = (r: CheckinRow): Checkin => ({
+  seq: Number(r.seq),
   eventId: r.event_id,
   employeeId: r.employee_id,
   siteId: r.site_id,
   deviceId: r.device_id,
   type: r.type,
-  occurredAt: r.occurred_at.toISOString(),
-  recordedAt: r.recorded_at.toISOString(),
+  occurredAt: new Date(r.occurred_at).toISOString(),
+  recordedAt: new Date(r.recorded_at).toISOString(),
 });
 
 export async function listCheckins(db: Knex, q: CheckinListQuery): Promise<Checkin[]> {
