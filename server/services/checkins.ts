@@ -30,10 +30,9 @@ export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: 
 
   const committer = createGroupCommitter<Punch, PunchResult>(async (punches) => {
     const { results, events, sites } = await commitPunches(db, punches, longestShiftMs);
-    // Committed: make reads see it before anyone is told. Fan-out to sockets runs after this group
-    // settles, so the next group's transaction does not wait behind thousands of socket writes.
+    // Committed: make reads see it before anyone is told, then tell the dashboards.
     await cache.invalidate([...sites].map(cacheKeys.presence));
-    setImmediate(() => publisher.publish(events));
+    publisher.publish(events);
     return results;
   }, MAX_GROUP);
 
