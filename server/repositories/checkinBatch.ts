@@ -13,7 +13,7 @@ export type BatchState = {
   sites: Set<string>;
   /** Stored check-ins by eventId, for retries. */
   known: Map<string, Checkin>;
-  /** Each employee's stored punches inside its window, in time order. */
+  /** Each employee's stored punches inside its window and the nearest one on either side, in time order. */
   timelines: Map<string, Checkin[]>;
 };
 
@@ -32,19 +32,27 @@ const CHECKIN_COLUMNS = 'seq, event_id, employee_id, site_id, device_id, type, o
 const json = (value: unknown) => `${pg.escapeLiteral(JSON.stringify(value))}::jsonb`;
 
 // Prepared once per connection (PREPARE in SQL, so they can be EXECUTEd inside a multi-statement
-// message): the read and write are planned once, not for every group. LATERAL and = ANY keep every
-// lookup on an index whatever the table statistics say.
+// message): the read and write are planned once, not for every group. Each lookup is a LATERAL probe
+// per key (LIMIT keeps the planner from flattening it into a join), so it stays on an index even when
+// the cached plan was made while a table was nearly empty; an `= ANY` or a join over the same keys was
+// planned as a sequential scan then, and stayed one as the table grew.
 const READ = `SELECT
   (SELECT coalesce(json_agg(json_build_object('id', e.id, 'siteId', e.site_id, 'active', e.active)), '[]')
-     FROM employees e WHERE e.id = ANY (ARRAY(SELECT jsonb_array_elements_text($1)))) AS employees,
+     FROM jsonb_array_elements_text($1) AS k(id) CROSS JOIN LATERAL (SELECT * FROM employees WHERE id = k.id LIMIT 1) e) AS employees,
   (SELECT coalesce(json_agg(s.id), '[]')
-     FROM sites s WHERE s.id = ANY (ARRAY(SELECT jsonb_array_elements_text($2)))) AS sites,
-  (SELECT coalesce(json_agg(c), '[]') FROM (SELECT ${CHECKIN_COLUMNS} FROM checkins
-     WHERE event_id = ANY (ARRAY(SELECT jsonb_array_elements_text($3)::uuid))) c) AS known,
+     FROM jsonb_array_elements_text($2) AS k(id) CROSS JOIN LATERAL (SELECT id FROM sites WHERE id = k.id LIMIT 1) s) AS sites,
+  (SELECT coalesce(json_agg(c), '[]') FROM jsonb_array_elements_text($3) AS k(id)
+     CROSS JOIN LATERAL (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE event_id = k.id::uuid LIMIT 1) c) AS known,
   (SELECT coalesce(json_agg(c ORDER BY c.employee_id, c.occurred_at, c.seq), '[]') FROM (
      SELECT ch.* FROM jsonb_to_recordset($4) AS w("employeeId" text, "from" timestamptz, "to" timestamptz)
-     CROSS JOIN LATERAL (SELECT ${CHECKIN_COLUMNS} FROM checkins
-       WHERE employee_id = w."employeeId" AND occurred_at BETWEEN w."from" AND w."to") ch) c) AS timelines`;
+     CROSS JOIN LATERAL (
+       (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at < w."from"
+         ORDER BY occurred_at DESC, seq DESC LIMIT 1)
+       UNION ALL
+       SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at BETWEEN w."from" AND w."to"
+       UNION ALL
+       (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at > w."to"
+         ORDER BY occurred_at, seq LIMIT 1)) ch) c) AS timelines`;
 
 const WRITE = `WITH
   ev AS (INSERT INTO events (seq, kind, site_id, employee_id, data)

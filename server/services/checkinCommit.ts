@@ -37,7 +37,7 @@ export async function commitPunches(db: Knex, punches: Punch[], longestShiftMs: 
     employeeIds: unique(punches.map((p) => p.employeeId)),
     siteIds: unique(punches.flatMap((p) => (p.siteId ? [p.siteId] : []))),
     eventIds: unique(punches.map((p) => p.eventId)),
-    windows: timelineWindows(punches, longestShiftMs),
+    windows: timelineWindows(punches),
   };
   const { events } = await runCheckinBatch(db, read, ({ head, now, employees, sites, known: byEventId, timelines: stored }) => {
     const timelines = new Map<string, TimelinePunch[]>();
@@ -127,19 +127,18 @@ function numberEvents(fresh: Checkin[], timelines: Map<string, TimelinePunch[]>,
   return events;
 }
 
-/** The stored punches the rules need: everything within one longest shift of each new punch. */
-function timelineWindows(punches: Punch[], longestShiftMs: number) {
+/**
+ * The stored punches the rules need: a punch is judged on its neighbours in time, so per employee the
+ * span of this group's punches is read, with the nearest stored punch before and after it.
+ */
+function timelineWindows(punches: Punch[]) {
   const bounds = new Map<string, { from: number; to: number }>();
   for (const p of punches) {
     const at = Date.parse(p.occurredAt);
     const b = bounds.get(p.employeeId);
     bounds.set(p.employeeId, { from: Math.min(b?.from ?? at, at), to: Math.max(b?.to ?? at, at) });
   }
-  return [...bounds].map(([employeeId, b]) => ({
-    employeeId,
-    from: new Date(b.from - longestShiftMs),
-    to: new Date(b.to + longestShiftMs),
-  }));
+  return [...bounds].map(([employeeId, b]) => ({ employeeId, from: new Date(b.from), to: new Date(b.to) }));
 }
 
 /** Indexes of punches by occurredAt, arrival order breaking ties. */
