@@ -171,8 +171,9 @@ async function clientsRole(): Promise<void> {
     else if (seq > fromSeq) wireNonIncreasing++;
   };
   const watch = (socket: HubSocket, c: Conn) => {
-    socket.on('checkin.recorded', (p) => onWire(c, p.seq));
-    socket.on('presence.changed', (p) => onWire(c, p.seq));
+    socket.on('events', (batch) => {
+      for (const e of batch) onWire(c, e.payload.seq);
+    });
     socket.on('disconnect', () => disconnects++);
   };
 
@@ -207,8 +208,12 @@ async function clientsRole(): Promise<void> {
         socket.on('connect', () =>
           socket.emit('subscribe', { sites: [spec.site] }, (ack) => (ack.ok ? finish() : note(`subscribe: ${ack.error.code}`))),
         );
-        socket.on('checkin.recorded', (p) => onCheckin(c, p));
-        socket.on('presence.changed', (p) => onPresence(c, p));
+        socket.on('events', (batch) => {
+          for (const e of batch) {
+            if (e.name === 'checkin.recorded') onCheckin(c, e.payload);
+            else if (e.name === 'presence.changed') onPresence(c, e.payload);
+          }
+        });
         watch(socket, c);
         socket.on('connect_error', (err) => note(`connect_error: ${err.message}`));
         c.close = () => void socket.close();
@@ -315,11 +320,14 @@ async function bareRole(): Promise<void> {
     req.on('data', (c: string) => (text += c));
     req.on('end', () => {
       const { n, siteId: site, employeeId, deviceId } = JSON.parse(text) as { n: number; siteId: string; employeeId: string; deviceId: string };
-      // The same two messages the hub sends per toggle, stamped at the emit as the hub stamps at its transaction.
+      // The same two events the hub sends per toggle, in one message as the hub sends them, stamped at
+      // the emit as the hub stamps at its transaction. (Not grouped across check-ins: no commit groups here.)
       const now = new Date().toISOString();
       const room = `site:${site}`;
-      io.to(room).emit('checkin.recorded', { seq: 2 * n - 1, eventId: randomUUID(), employeeId, siteId: site, deviceId, type: 'in', occurredAt: now, recordedAt: now });
-      io.to(room).emit('presence.changed', { seq: 2 * n, siteId: site, employeeId, present: true, since: now });
+      io.to(room).emit('events', [
+        { name: 'checkin.recorded', payload: { seq: 2 * n - 1, eventId: randomUUID(), employeeId, siteId: site, deviceId, type: 'in', occurredAt: now, recordedAt: now } },
+        { name: 'presence.changed', payload: { seq: 2 * n, siteId: site, employeeId, present: true, since: now } },
+      ]);
       emitted.push([n, site]);
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ data: { siteId: site } }));

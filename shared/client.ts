@@ -1,5 +1,5 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import { LIVE_EVENTS, type ClientToServerEvents, type LiveEvent, type ServerToClientEvents } from './events.js';
+import type { ClientToServerEvents, LiveEvent, ServerToClientEvents } from './events.js';
 import type { Checkin, CheckinInput, ErrorBody, SubscribeAck } from './schemas.js';
 
 export type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -47,13 +47,13 @@ export function createDashboardClient(opts: {
     });
   };
   socket.on('connect', subscribe);
-  for (const name of LIVE_EVENTS) {
-    socket.on(name, (payload: { seq: number }) => {
-      if (lastSeq !== undefined && payload.seq <= lastSeq) return;
-      lastSeq = payload.seq;
-      opts.onEvent({ name, payload } as LiveEvent);
-    });
-  }
+  socket.on('events', (batch) => {
+    for (const event of batch) {
+      if (lastSeq !== undefined && event.payload.seq <= lastSeq) continue;
+      lastSeq = event.payload.seq;
+      opts.onEvent(event);
+    }
+  });
 
   return {
     socket,

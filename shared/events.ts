@@ -1,14 +1,23 @@
 import type { Checkin, CheckinInput, KioskAck, PresenceChanged, RecordUpdated, SubscribeAck, SubscribeRequest } from './schemas.js';
 
-/** Every live event carries its global seq: clients resume after the last one they have. */
-export interface ServerToClientEvents {
-  'checkin.recorded': (checkin: Checkin) => void;
-  'presence.changed': (change: PresenceChanged) => void;
-  'record.updated': (record: RecordUpdated) => void;
+/** The live events and their payloads; every payload carries its global seq, so clients resume after the last one they have. */
+export interface LiveEventPayloads {
+  'checkin.recorded': Checkin;
+  'presence.changed': PresenceChanged;
+  'record.updated': RecordUpdated;
 }
 
-export type LiveEventName = keyof ServerToClientEvents;
-export type LiveEvent = { [K in LiveEventName]: { name: K; payload: Parameters<ServerToClientEvents[K]>[0] } }[LiveEventName];
+export type LiveEventName = keyof LiveEventPayloads;
+export type LiveEvent = { [K in LiveEventName]: { name: K; payload: LiveEventPayloads[K] } }[LiveEventName];
+
+/**
+ * One `events` message carries every event a socket is due from one commit (or one replay page), in
+ * seq order: a check-in and the presence change it causes, or a whole offline batch, cost the socket
+ * one WebSocket frame instead of one each.
+ */
+export interface ServerToClientEvents {
+  events: (batch: LiveEvent[]) => void;
+}
 
 /** Socket.IO event maps shared by the hub and every client: one contract, typed on both ends. */
 export interface ClientToServerEvents {
@@ -17,5 +26,3 @@ export interface ClientToServerEvents {
   /** A kiosk's punch: the same rules and idempotency as POST /api/v1/checkins. */
   checkin: (input: CheckinInput, ack: (response: KioskAck) => void) => void;
 }
-
-export const LIVE_EVENTS: readonly LiveEventName[] = ['checkin.recorded', 'presence.changed', 'record.updated'];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { io as connect, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerToClientEvents } from '../shared/events.js';
-import type { Checkin, RecordUpdated, SubscribeAck, SubscribeRequest } from '../shared/schemas.js';
+import type { ClientToServerEvents, LiveEvent, LiveEventName, LiveEventPayloads, ServerToClientEvents } from '../shared/events.js';
+import type { SubscribeAck, SubscribeRequest } from '../shared/schemas.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { api, startTestHub, type TestHub } from './support/hub.js';
 import { requireRedis, uniquePrefix } from './support/redis.js';
@@ -19,9 +19,12 @@ function dashboard(hub: TestHub): Promise<Client> {
 const subscribe = (socket: Client, request: SubscribeRequest) =>
   new Promise<SubscribeAck>((resolve) => socket.emit('subscribe', request, resolve));
 
-function collect<E extends keyof ServerToClientEvents>(socket: Client, event: E) {
-  const got: Parameters<ServerToClientEvents[E]>[0][] = [];
-  socket.on(event, ((payload: any) => got.push(payload)) as any);
+/** The payloads of one kind of live event, as they arrive in `events` messages. */
+function collect<E extends LiveEventName>(socket: Client, name: E) {
+  const got: LiveEventPayloads[E][] = [];
+  socket.on('events', (batch) => {
+    for (const e of batch) if (e.name === name) got.push(e.payload as LiveEventPayloads[E]);
+  });
   return got;
 }
 
@@ -49,6 +52,7 @@ describe('live broadcast across two nodes sharing Redis', () => {
     await tdb.db('employees').insert([
       { id: 'E1', name: 'Ann', site_id: 'S1' },
       { id: 'E2', name: 'Bob', site_id: 'S2' },
+      { id: 'E3', name: 'Cem', site_id: 'S2' },
     ]);
     const prefix = uniquePrefix('multinode');
     a = await startTestHub({ db: tdb.db, redisUrl, prefix });
@@ -71,7 +75,36 @@ describe('live broadcast across two nodes sharing Redis', () => {
     assert.equal(res.status, 201);
     await until(() => got.length === 1);
     assert.deepEqual(got[0], res.body.data);
-    assert.ok(ack.ok && (got[0] as Checkin).seq > ack.seq, 'the ack head precedes later events');
+    assert.ok(ack.ok && got[0]!.seq > ack.seq, 'the ack head precedes later events');
+  });
+
+  it('a check-in and the presence change it causes reach each socket in one message, on both nodes', async () => {
+    const onA = await dashboard(a);
+    const onB = await dashboard(b);
+    sockets.push(onA, onB);
+    await subscribe(onA, { sites: ['S2'] });
+    await subscribe(onB, { sites: ['S2'] });
+    const batches = (socket: Client) => {
+      const got: LiveEvent[][] = [];
+      socket.on('events', (batch) => got.push(batch));
+      return got;
+    };
+    const gotA = batches(onA);
+    const gotB = batches(onB);
+    const res = await api(a, 'POST', '/api/v1/checkins', { employeeId: 'E3', type: 'toggle' });
+    assert.equal(res.status, 201);
+    await until(() => gotA.length >= 1 && gotB.length >= 1);
+    await new Promise((r) => setTimeout(r, 100));
+    for (const got of [gotA, gotB]) {
+      assert.equal(got.length, 1, 'one message');
+      assert.deepEqual(
+        got[0]!.map((e) => [e.name, e.payload.seq]),
+        [
+          ['checkin.recorded', res.body.data.seq],
+          ['presence.changed', res.body.data.seq + 1],
+        ],
+      );
+    }
   });
 
   it('site and employee filters deliver only matching events, each once', async () => {
@@ -90,9 +123,9 @@ describe('live broadcast across two nodes sharing Redis', () => {
     const r2 = await api(b, 'POST', '/api/v1/checkins', { employeeId: 'E2', type: 'in' });
     await until(() => got1.length >= 1 && got2.length >= 1 && gotBoth.length >= 2);
     await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(got1.map((c) => (c as Checkin).seq), [r1.body.data.seq]);
-    assert.deepEqual(got2.map((c) => (c as Checkin).seq), [r2.body.data.seq]);
-    assert.deepEqual(gotBoth.map((c) => (c as Checkin).seq), [r1.body.data.seq, r2.body.data.seq]);
+    assert.deepEqual(got1.map((c) => c.seq), [r1.body.data.seq]);
+    assert.deepEqual(got2.map((c) => c.seq), [r2.body.data.seq]);
+    assert.deepEqual(gotBoth.map((c) => c.seq), [r1.body.data.seq, r2.body.data.seq]);
   });
 
   it("the older API's creates reach dashboards as record.updated", async () => {
@@ -102,7 +135,7 @@ describe('live broadcast across two nodes sharing Redis', () => {
     const got = collect(socket, 'record.updated');
     await api(b, 'POST', '/api/v1/attendance/create', { id: 'E9', name: 'Eve', status: 'present', date: '2026-11-27' });
     await until(() => got.length === 1);
-    const r = got[0] as RecordUpdated;
+    const r = got[0]!;
     assert.deepEqual({ id: r.id, name: r.name, status: r.status, date: r.date }, { id: 'E9', name: 'Eve', status: 'present', date: '2026-11-27' });
     assert.ok(r.seq > 0);
   });

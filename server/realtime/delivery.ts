@@ -1,21 +1,43 @@
+import type { LiveEvent } from '../../shared/events.js';
 import type { HubEvent } from '../repositories/events.js';
 import { REPLAYING, roomsFor } from './rooms.js';
 import type { HubIo } from './server.js';
 
+export const toLive = (e: HubEvent) => ({ name: e.kind, payload: e.data }) as LiveEvent;
+
 /**
- * Hand one event (already in seq order, see stream.ts) to this node's matching sockets. Live sockets
- * get one encoded broadcast; sockets still receiving a replay queue it, to send right after.
+ * Hand a run of events (in seq order, see stream.ts) to this node's matching sockets: one `events`
+ * message per socket, since frames, not bytes, are what a broadcast costs. Sockets due the same
+ * events (the usual case: one site each) share one encoded broadcast. Sockets still receiving a replay
+ * queue theirs, to be sent right after it.
  */
 export function createDelivery(io: HubIo) {
   const nsp = io.of('/');
-  return (e: HubEvent) => {
-    const rooms = roomsFor(e.siteId, e.employeeId);
-    io.local.to(rooms).except(REPLAYING).emit(e.kind, e.data as never);
-    const replaying = nsp.adapter.rooms.get(REPLAYING);
-    if (!replaying?.size) return;
-    for (const id of replaying) {
-      const socket = nsp.sockets.get(id);
-      if (socket?.data.replay && rooms.some((r) => socket.rooms.has(r))) socket.data.replay.queue.push(e);
+  return (events: HubEvent[]) => {
+    const members = nsp.adapter.rooms;
+    const replaying = members.get(REPLAYING);
+    const due = new Map<string, { key: string; events: HubEvent[] }>();
+    for (const e of events) {
+      const reached = new Set<string>();
+      for (const room of roomsFor(e.siteId, e.employeeId)) for (const id of members.get(room) ?? []) reached.add(id);
+      for (const id of reached) {
+        if (replaying?.has(id)) {
+          nsp.sockets.get(id)?.data.replay?.queue.push(e);
+          continue;
+        }
+        const d = due.get(id);
+        if (d) {
+          d.key += `,${e.seq}`;
+          d.events.push(e);
+        } else due.set(id, { key: `${e.seq}`, events: [e] });
+      }
     }
+    const shared = new Map<string, { events: HubEvent[]; ids: string[] }>();
+    for (const [id, d] of due) {
+      const group = shared.get(d.key);
+      if (group) group.ids.push(id);
+      else shared.set(d.key, { events: d.events, ids: [id] });
+    }
+    for (const group of shared.values()) io.local.to(group.ids).emit('events', group.events.map(toLive));
   };
 }

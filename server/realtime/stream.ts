@@ -8,14 +8,15 @@ const PAGE = 1000;
 /**
  * The node's view of the global event stream. Events arrive from this node's commits and, over Redis,
  * from other nodes', in any order and possibly not at all (a node can die between commit and publish,
- * Redis can drop messages). They are handed to `deliver` strictly in seq order, each exactly once: a
- * hole that stays open for gapMs is filled from PostgreSQL, and a poll of the committed head every
- * pollMs catches events nobody announced.
+ * Redis can drop messages). They are handed to `deliver` strictly in seq order, each exactly once, a
+ * contiguous run at a time: a hole that stays open for gapMs is filled from PostgreSQL, and a poll of
+ * the committed head every pollMs catches events nobody announced.
  */
 export function createEventStream(deps: {
   readAfter: (after: number, limit: number) => Promise<HubEvent[]>;
   readHead: () => Promise<number>;
-  deliver: (event: HubEvent) => void;
+  /** Called with each run of events that became contiguous, in seq order. */
+  deliver: (events: HubEvent[]) => void;
   logger: Logger;
   gapMs?: number;
   pollMs?: number;
@@ -35,11 +36,13 @@ export function createEventStream(deps: {
   function offer(events: HubEvent[]): void {
     if (!started) return;
     for (const e of events) if (e.seq > delivered) pending.set(e.seq, e);
+    const run: HubEvent[] = [];
     for (let next = pending.get(delivered + 1); next; next = pending.get(delivered + 1)) {
       pending.delete(next.seq);
       delivered = next.seq;
-      deliver(next);
+      run.push(next);
     }
+    if (run.length) deliver(run);
     if (pending.size && !gapTimer && !stopped) gapTimer = setTimeout(fill, gapMs);
   }
 

@@ -5,6 +5,7 @@ import type { HubEvent } from '../repositories/events.js';
 import type { FeedService } from '../services/feed.js';
 import type { PresenceService } from '../services/presence.js';
 import { fieldIssues } from '../validate.js';
+import { toLive } from './delivery.js';
 import { REPLAYING, roomsForFilter } from './rooms.js';
 import type { HubIo } from './server.js';
 import type { EventStream } from './stream.js';
@@ -54,12 +55,12 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
         for (let after = from; after < upTo; ) {
           const page = await feed.matching({ after, upTo, sites, employees, limit: REPLAY_PAGE });
           if (mine !== generation) return;
-          for (const e of page) socket.emit(e.kind, e.data as never);
+          if (page.length) socket.emit('events', page.map(toLive));
           if (page.length < REPLAY_PAGE) break;
           after = page.at(-1)!.seq;
         }
         // Synchronously: send what was held back, then go live.
-        for (const e of replay.queue) socket.emit(e.kind, e.data as never);
+        if (replay.queue.length) socket.emit('events', replay.queue.map(toLive));
         socket.data.replay = null;
         socket.leave(REPLAYING);
       } catch (err) {
