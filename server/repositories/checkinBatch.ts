@@ -36,7 +36,7 @@ const json = (value: unknown) => `${pg.escapeLiteral(JSON.stringify(value))}::js
 // per key (LIMIT keeps the planner from flattening it into a join), so it stays on an index even when
 // the cached plan was made while a table was nearly empty; an `= ANY` or a join over the same keys was
 // planned as a sequential scan then, and stayed one as the table grew.
-const READ = `SELECT
+const READ = `SELECT clock_timestamp() AS now,
   (SELECT coalesce(json_agg(json_build_object('id', e.id, 'siteId', e.site_id, 'active', e.active)), '[]')
      FROM jsonb_array_elements_text($1) AS k(id) CROSS JOIN LATERAL (SELECT * FROM employees WHERE id = k.id LIMIT 1) e) AS employees,
   (SELECT coalesce(json_agg(s.id), '[]')
@@ -71,7 +71,8 @@ const prepared = new WeakSet<pg.Client>();
 /**
  * The group commit's transaction in two round trips. First message: BEGIN, lock the seq counter row
  * (a statement of its own, so the next one's snapshot sees the previous group's commit), and read
- * employees, sites, known eventIds and timelines in one statement. Then `decide` judges in memory.
+ * the clock, employees, sites, known eventIds and timelines in one statement. The clock is read once
+ * the lock is held, not at BEGIN, so recordedAt never goes back as seq goes up, also across nodes. Then `decide` judges in memory.
  * Second message: every insert and the counter update in one statement, then COMMIT.
  */
 export async function runCheckinBatch(db: Knex, read: BatchRead, decide: (state: BatchState) => BatchWrite): Promise<BatchWrite> {
@@ -81,16 +82,16 @@ export async function runCheckinBatch(db: Knex, read: BatchRead, decide: (state:
     const prepare = prepared.has(conn) ? '' : PREPARE;
     open = true;
     const results = (await conn.query(`${prepare}BEGIN;
-      SELECT value AS head, now() AS now FROM event_seq WHERE id = 1 FOR UPDATE;
+      SELECT value AS head FROM event_seq WHERE id = 1 FOR UPDATE;
       EXECUTE hub_batch_read(${json(read.employeeIds)}, ${json(read.siteIds)}, ${json(read.eventIds)}, ${json(read.windows)})`)) as unknown as pg.QueryResult[];
     prepared.add(conn);
-    const { head, now } = results.at(-2)!.rows[0];
+    const { head } = results.at(-2)!.rows[0];
     const r = results.at(-1)!.rows[0];
     const timelines = new Map<string, Checkin[]>(read.windows.map((w) => [w.employeeId, []]));
     for (const row of r.timelines) timelines.get(row.employee_id)!.push(fromRow(row));
     const write = decide({
       head: Number(head),
-      now,
+      now: r.now,
       employees: new Map(r.employees.map((e: { id: string; siteId: string | null; active: boolean }) => [e.id, e])),
       sites: new Set(r.sites),
       known: new Map(r.known.map((row: CheckinRow) => [row.event_id, fromRow(row)])),
