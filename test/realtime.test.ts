@@ -66,6 +66,30 @@ describe('live events on one node: replay, presence, kiosk sockets', () => {
     assert.deepEqual({ ...change.payload, seq: 0 }, { seq: 0, siteId: 'S2', employeeId: 'P1', present: false, since: null });
   });
 
+  it('subscribes that arrive together share presence snapshots; an unknown site fails only its own', async () => {
+    const inS1 = (await api(hub, 'GET', '/api/v1/presence?siteId=S1')).body.data;
+    const sockets = Array.from({ length: 40 }, () => watch({}));
+    await until(() => sockets.every((d) => d.acks.length === 1), 10_000, 'the client library subscribed every socket');
+    const transactions = new Set<string>();
+    const count = (q: { sql: string; __knexTxId?: string }) => {
+      if (/repeatable read/i.test(q.sql) && q.__knexTxId) transactions.add(q.__knexTxId);
+    };
+    tdb.db.on('query', count);
+    try {
+      const acks = await Promise.all(
+        sockets.map((d, i) => d.client.socket.emitWithAck('subscribe', { sites: i === 7 ? ['S1', 'nowhere'] : ['S1'] })),
+      );
+      acks.forEach((ack, i) => {
+        if (i === 7) return assert.equal(!ack.ok && ack.error.code, 'site_not_found');
+        assert.ok(ack.ok);
+        assert.deepEqual(ack.presence, { S1: inS1 });
+      });
+      assert.ok(transactions.size <= 10, `40 subscribes sent together took ${transactions.size} snapshot transactions`);
+    } finally {
+      tdb.db.off('query', count);
+    }
+  });
+
   it('a subscribe to an unknown site is refused', async () => {
     const dash = watch({ sites: ['nowhere'] });
     await until(() => dash.client.socket.connected);

@@ -1,8 +1,9 @@
 /**
- * Group commit: work submitted while a batch is committing waits and goes together in the next batch,
- * so one transaction (one fsync, one hold of the seq lock) carries many writes. There is never more
- * than one batch in flight per committer. A unit submitted together always shares one transaction,
- * and settles only after that transaction has committed.
+ * Group commit: work submitted while a batch is in flight waits and goes together in the next batch,
+ * so one transaction carries many requests (check-ins share one fsync and one hold of the seq lock;
+ * presence snapshots share one read). There is never more than one batch in flight per committer, and
+ * a batch starts only after everything in it was submitted. A unit submitted together always shares
+ * one transaction, and settles only after that transaction has committed.
  */
 export type GroupCommitter<I, R> = {
   /** Commit items together; resolves with one result (or Error) per item, in order. */

@@ -5,8 +5,13 @@ import { NotFoundError } from '../errors.js';
 import { findPresent } from '../repositories/checkins.js';
 import { readHead } from '../repositories/events.js';
 import { existingSiteIds } from '../repositories/sites.js';
+import { createGroupCommitter } from './groupCommit.js';
 
 export type PresenceService = ReturnType<typeof createPresenceService>;
+
+export type PresenceSnapshot = { seq: number; presence: Record<string, PresenceEntry[]> };
+
+const MAX_SNAPSHOT_GROUP = 1000;
 
 /**
  * Who is in at a site. Served from the cache; every committed punch invalidates the sites it touches
@@ -14,6 +19,26 @@ export type PresenceService = ReturnType<typeof createPresenceService>;
  */
 export function createPresenceService(deps: { db: Knex; cache: Cache; longestShiftMs: number }) {
   const { db, cache, longestShiftMs } = deps;
+
+  const snapshots = createGroupCommitter<string[], PresenceSnapshot>(async (requests) => {
+    const wanted = [...new Set(requests.flat())];
+    const { seq, known, present } = await db.transaction(
+      async (trx) => {
+        const seq = await readHead(trx);
+        const known = await existingSiteIds(trx, wanted);
+        const present = new Map<string, PresenceEntry[]>();
+        for (const id of wanted) if (known.has(id)) present.set(id, await findPresent(trx, id, longestShiftMs));
+        return { seq, known, present };
+      },
+      { isolationLevel: 'repeatable read', readOnly: true },
+    );
+    return requests.map((siteIds) => {
+      const missing = siteIds.find((id) => !known.has(id));
+      if (missing) return new NotFoundError('site_not_found', `no site with id ${missing}`);
+      return { seq, presence: Object.fromEntries(siteIds.map((id) => [id, present.get(id)!])) };
+    });
+  }, MAX_SNAPSHOT_GROUP);
+
   return {
     async atSite(siteId: string): Promise<PresenceEntry[]> {
       const present = await cache.getOrLoad(cacheKeys.presence(siteId), async () => {
@@ -24,20 +49,15 @@ export function createPresenceService(deps: { db: Knex; cache: Cache; longestShi
       return present;
     },
 
-    /** Presence at several sites and the seq it is as of, read in one consistent snapshot. */
-    async snapshot(siteIds: string[]): Promise<{ seq: number; presence: Record<string, PresenceEntry[]> }> {
-      return db.transaction(
-        async (trx) => {
-          const seq = await readHead(trx);
-          const known = await existingSiteIds(trx, siteIds);
-          const missing = siteIds.find((id) => !known.has(id));
-          if (missing) throw new NotFoundError('site_not_found', `no site with id ${missing}`);
-          const presence: Record<string, PresenceEntry[]> = {};
-          for (const id of siteIds) presence[id] = await findPresent(trx, id, longestShiftMs);
-          return { seq, presence };
-        },
-        { isolationLevel: 'repeatable read', readOnly: true },
-      );
+    /**
+     * Presence at several sites and the seq it is as of, read in one consistent snapshot. Requests that
+     * arrive while a snapshot is being read share the next one (a reconnect storm of thousands of
+     * dashboards costs a handful of transactions, not one each); each is still read after it was asked for.
+     */
+    snapshot: async (siteIds: string[]): Promise<PresenceSnapshot> => {
+      const [result] = await snapshots.submit([siteIds]);
+      if (result instanceof Error) throw result;
+      return result!;
     },
   };
 }
