@@ -30,7 +30,7 @@ export async function startHub(deps: { config: Config; logger: Logger; db: Knex;
   // The node's ordered view of committed events; publishing feeds it, and it feeds the sockets.
   const feed = createFeedService({ db });
   const stream = createEventStream({ readAfter: feed.after, readHead: feed.head, deliver: createDelivery(io), logger });
-  const publisher = createPublisher(io, { stream, multiNode: redis !== null, faults: deps.faults });
+  const publisher = createPublisher(io, { stream, canAnnounce: () => redis?.pub.status === 'ready', faults: deps.faults });
   const store = redis ? new RedisStore(redis.client, config.REDIS_PREFIX) : new MemoryStore();
   const cache = createCache(store, config.CACHE_TTL_SECONDS, logger);
   const services = createServices({ config, db, cache, publisher, feed, redisEnabled: redis !== null });

@@ -11,13 +11,18 @@ export type RedisClients = {
 };
 
 const READY_TIMEOUT_MS = 10000;
+const QUIT_TIMEOUT_MS = 2000;
 
 export async function connectRedis(url: string, logger: Logger): Promise<RedisClients> {
   const make = (role: string, fastFail: boolean) => {
     const redis = new Redis(url, {
       lazyConnect: true,
       enableOfflineQueue: !fastFail,
-      maxRetriesPerRequest: fastFail ? 1 : 20,
+      // The adapter never awaits its publishes, so a command rejected after N reconnect attempts is an
+      // unhandled rejection that ends the process (it did, 31 s into a Redis outage). Its connections
+      // keep commands until Redis is back instead; the hub only publishes while connected, which
+      // bounds what they keep to what was in flight when the connection dropped.
+      maxRetriesPerRequest: fastFail ? 1 : null,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     });
     let down = false;
@@ -48,8 +53,16 @@ export async function connectRedis(url: string, logger: Logger): Promise<RedisCl
   }
   return {
     ...clients,
+    /** QUIT where connected (bounded: a queued QUIT would wait for Redis forever); otherwise just drop the connection. */
     async close() {
-      await Promise.all(all.map((r) => r.quit().catch(() => r.disconnect())));
+      await Promise.all(
+        all.map(async (r) => {
+          if (r.status === 'ready') {
+            await Promise.race([r.quit().catch(() => undefined), new Promise((done) => setTimeout(done, QUIT_TIMEOUT_MS).unref())]);
+          }
+          r.disconnect();
+        }),
+      );
     },
   };
 }

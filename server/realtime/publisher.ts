@@ -10,13 +10,18 @@ export type Publisher = { publish(events: HubEvent[]): void };
  */
 export function createPublisher(
   io: HubIo,
-  deps: { stream: EventStream; multiNode: boolean; faults?: { dropPublish?: () => boolean } },
+  deps: {
+    stream: EventStream;
+    /** Whether other nodes can be told now (Redis connected); when not, they catch up from PostgreSQL. */
+    canAnnounce: () => boolean;
+    faults?: { dropPublish?: () => boolean };
+  },
 ): Publisher {
   return {
     publish(events) {
       if (!events.length || deps.faults?.dropPublish?.()) return;
       deps.stream.offer(events);
-      if (deps.multiNode) io.serverSideEmit('hub:events', events);
+      if (deps.canAnnounce()) io.serverSideEmit('hub:events', events);
     },
   };
 }
