@@ -19,9 +19,9 @@ export async function connectRedis(url: string, logger: Logger): Promise<RedisCl
       lazyConnect: true,
       enableOfflineQueue: !fastFail,
       // The adapter never awaits its publishes, so a command rejected after N reconnect attempts is an
-      // unhandled rejection that ends the process (it did, 31 s into a Redis outage). Its connections
-      // keep commands until Redis is back instead; the hub only publishes while connected, which
-      // bounds what they keep to what was in flight when the connection dropped.
+      // unhandled rejection that ends the process (it did, half a minute into a Redis outage). Its
+      // connections keep commands until Redis is back instead; the hub only publishes while connected,
+      // which bounds what they keep to what was in flight when the connection dropped.
       maxRetriesPerRequest: fastFail ? 1 : null,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     });

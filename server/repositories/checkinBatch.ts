@@ -71,8 +71,9 @@ const prepared = new WeakSet<pg.Client>();
 /**
  * The group commit's transaction in two round trips. First message: BEGIN, lock the seq counter row
  * (a statement of its own, so the next one's snapshot sees the previous group's commit), and read
- * the clock, employees, sites, known eventIds and timelines in one statement. The clock is read once
- * the lock is held, not at BEGIN, so recordedAt never goes back as seq goes up, also across nodes. Then `decide` judges in memory.
+ * the clock, employees, sites, known eventIds and timelines in one statement (the clock once the lock
+ * is held, not at BEGIN, so recordedAt never goes back as seq goes up, also across nodes). Then
+ * `decide` judges in memory.
  * Second message: every insert and the counter update in one statement, then COMMIT.
  */
 export async function runCheckinBatch(db: Knex, read: BatchRead, decide: (state: BatchState) => BatchWrite): Promise<BatchWrite> {
