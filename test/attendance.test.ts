@@ -1,27 +1,16 @@
 import assert from 'node:assert/strict';
-import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { api, startTestHub, type TestHub } from './support/hub.js';
+import { api, startTestHub, useTestHub } from './support/hub.js';
 
 describe('older Attendance API routes', () => {
-  let tdb: TestDatabase;
-  let hub: TestHub;
+  const t = useTestHub();
 
-  before(async () => {
-    tdb = await createTestDatabase();
-    hub = await startTestHub({ db: tdb.db });
-  });
-  after(async () => {
-    await hub?.stop();
-    await tdb?.drop();
-  });
-
-  const create = (body: unknown) => api(hub, 'POST', '/api/v1/attendance/create', body);
+  const create = (body: unknown) => api(t.hub, 'POST', '/api/v1/attendance/create', body);
 
   it('creates a record and the employee, answering with the old message', async () => {
     const res = await create({ id: 'E100', name: 'Zoë Ångström', status: 'present', date: '2026-11-02' });
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { message: 'Successfully created the record for the employee id: E100' });
-    const employee = await tdb.db('employees').where({ id: 'E100' }).first();
+    const employee = await t.tdb.db('employees').where({ id: 'E100' }).first();
     assert.equal(employee.name, 'Zoë Ångström');
   });
 
@@ -29,10 +18,10 @@ describe('older Attendance API routes', () => {
     await create({ id: 'E101', name: 'Bo', status: 'present', date: '2026-11-03' });
     const again = await create({ id: 'E101', name: 'Bo', status: 'absent', date: '2026-11-03' });
     assert.equal(again.status, 200);
-    const rows = await tdb.db('records').where({ employee_id: 'E101' });
+    const rows = await t.tdb.db('records').where({ employee_id: 'E101' });
     assert.equal(rows.length, 1);
     assert.equal(rows[0].status, 'absent');
-    const search = await api(hub, 'GET', '/api/v1/attendance/search?id=E101');
+    const search = await api(t.hub, 'GET', '/api/v1/attendance/search?id=E101');
     assert.deepEqual(search.body, { id: 'E101', name: 'Bo', status: 'absent', date: '2026-11-03' });
   });
 
@@ -40,33 +29,33 @@ describe('older Attendance API routes', () => {
     await create({ id: 'E102', name: 'Cy', status: 'present', date: '2026-11-05' });
     await create({ id: 'E102', name: 'Cy', status: 'late', date: '2026-11-07' });
     await create({ id: 'E102', name: 'Cy', status: 'absent', date: '2026-11-06' });
-    const res = await api(hub, 'GET', '/api/v1/attendance/search?id=E102');
+    const res = await api(t.hub, 'GET', '/api/v1/attendance/search?id=E102');
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { id: 'E102', name: 'Cy', status: 'late', date: '2026-11-07' });
   });
 
   it('search without an id is a 400 with a message', async () => {
     for (const path of ['/api/v1/attendance/search', '/api/v1/attendance/search?id=']) {
-      const res = await api(hub, 'GET', path);
+      const res = await api(t.hub, 'GET', path);
       assert.equal(res.status, 400);
       assert.equal(typeof res.body.message, 'string');
     }
   });
 
   it('search with a repeated id is a 400, not a crash', async () => {
-    const res = await api(hub, 'GET', '/api/v1/attendance/search?id=a&id=b');
+    const res = await api(t.hub, 'GET', '/api/v1/attendance/search?id=a&id=b');
     assert.equal(res.status, 400);
     assert.equal(typeof res.body.message, 'string');
   });
 
   it('search for an unknown id is a 404 with a message', async () => {
-    const res = await api(hub, 'GET', '/api/v1/attendance/search?id=nobody');
+    const res = await api(t.hub, 'GET', '/api/v1/attendance/search?id=nobody');
     assert.equal(res.status, 404);
     assert.match(res.body.message, /nobody/);
   });
 
   it('search/all lists every record ordered by id, then date', async () => {
-    const res = await api(hub, 'GET', '/api/v1/attendance/search/all');
+    const res = await api(t.hub, 'GET', '/api/v1/attendance/search/all');
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type')!, /application\/json/);
     const keys = res.body.map((r: any) => `${r.id}/${r.date}`);
@@ -90,8 +79,8 @@ describe('older Attendance API routes', () => {
         assert.equal(res.status, 400);
         assert.equal(res.body.error, 'Validation Error');
         assert.ok(res.body.details.some((d: any) => d.field === field), JSON.stringify(res.body.details));
-        assert.equal((await tdb.db('records').where({ employee_id: 'X1' })).length, 0);
-        assert.equal((await tdb.db('employees').where({ id: 'X1' })).length, 0);
+        assert.equal((await t.tdb.db('records').where({ employee_id: 'X1' })).length, 0);
+        assert.equal((await t.tdb.db('employees').where({ id: 'X1' })).length, 0);
       });
     }
 
@@ -103,13 +92,13 @@ describe('older Attendance API routes', () => {
   });
 
   it('health answers with the old message', async () => {
-    const res = await api(hub, 'GET', '/api/v1/attendance/health');
+    const res = await api(t.hub, 'GET', '/api/v1/attendance/health');
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { message: 'Attendance API is running fine and ready to serve requests' });
   });
 
   it('health/detail reports each dependency (redis disabled on a single node)', async () => {
-    const res = await api(hub, 'GET', '/api/v1/attendance/health/detail');
+    const res = await api(t.hub, 'GET', '/api/v1/attendance/health/detail');
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, {
       message: 'Attendance API is running fine and ready to serve requests',

@@ -1,33 +1,25 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { hashPin } from '../server/services/pin.js';
-import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { makeEmployee, makeSite } from './support/factories.js';
-import { api, startTestHub, type TestHub } from './support/hub.js';
+import { api, useTestHub } from './support/hub.js';
 
 const at = (iso: string) => new Date(iso).toISOString();
 
 describe('check-in rules, idempotency, offline batches and presence', () => {
-  let tdb: TestDatabase;
-  let hub: TestHub;
-
-  before(async () => {
-    tdb = await createTestDatabase();
-    await makeSite(tdb.db, { id: 'S1', timeZone: 'Europe/Berlin' });
-    await makeSite(tdb.db, { id: 'S2' });
-    for (const id of ['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'B1', 'B2', 'P1', 'P2']) await makeEmployee(tdb.db, { id, siteId: 'S1' });
-    await makeEmployee(tdb.db, { id: 'OFF', siteId: 'S1', active: false });
-    await makeEmployee(tdb.db, { id: 'K1', siteId: 'S1', badge: 'BADGE-1' });
-    await tdb.db('employees').insert({ id: 'K2', name: 'Pinned', site_id: 'S1', badge: 'BADGE-2', pin_hash: await hashPin('4711') });
-    hub = await startTestHub({ db: tdb.db });
-  });
-  after(async () => {
-    await hub?.stop();
-    await tdb?.drop();
+  const t = useTestHub({
+    seed: async (db) => {
+      await makeSite(db, { id: 'S1', timeZone: 'Europe/Berlin' });
+      await makeSite(db, { id: 'S2' });
+      for (const id of ['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'B1', 'B2', 'P1', 'P2']) await makeEmployee(db, { id, siteId: 'S1' });
+      await makeEmployee(db, { id: 'OFF', siteId: 'S1', active: false });
+      await makeEmployee(db, { id: 'K1', siteId: 'S1', badge: 'BADGE-1' });
+      await db('employees').insert({ id: 'K2', name: 'Pinned', site_id: 'S1', badge: 'BADGE-2', pin_hash: await hashPin('4711') });
+    },
   });
 
-  const post = (body: unknown, headers?: Record<string, string>) => api(hub, 'POST', '/api/v1/checkins', body, headers);
-  const rows = (employeeId: string) => tdb.db('checkins').where({ employee_id: employeeId }).orderBy('occurred_at');
+  const post = (body: unknown, headers?: Record<string, string>) => api(t.hub, 'POST', '/api/v1/checkins', body, headers);
+  const rows = (employeeId: string) => t.tdb.db('checkins').where({ employee_id: employeeId }).orderBy('occurred_at');
 
   describe('one open check-in per employee', () => {
     it('in while in is 409 already_checked_in; out while out is 409 not_checked_in', async () => {
@@ -155,7 +147,7 @@ describe('check-in rules, idempotency, offline batches and presence', () => {
         { eventId: ids[5], employeeId: 'B2', type: 'out', occurredAt: at('2026-11-03T14:00:00Z') },
         'not even an object',
       ];
-      const res = await api(hub, 'POST', '/api/v1/checkins/batch', { punches });
+      const res = await api(t.hub, 'POST', '/api/v1/checkins/batch', { punches });
       assert.equal(res.status, 200);
       const statuses = res.body.data.map((r: any) => r.status);
       assert.deepEqual(statuses, ['created', 'created', 'rejected', 'rejected', 'rejected', 'duplicate', 'created', 'duplicate', 'rejected']);
@@ -167,15 +159,15 @@ describe('check-in rules, idempotency, offline batches and presence', () => {
       assert.equal((await rows('B2')).length, 2);
       // One transaction: the batch's events (3 check-ins, then a presence change for B1 and B2) have consecutive seqs.
       const created = res.body.data.filter((r: any) => r.status === 'created').map((r: any) => r.data.seq).sort((a: number, b: number) => a - b);
-      const kinds = await tdb.db('events').where('seq', '>=', created[0]).orderBy('seq').select('seq', 'kind');
+      const kinds = await t.tdb.db('events').where('seq', '>=', created[0]).orderBy('seq').select('seq', 'kind');
       assert.deepEqual(kinds.map((e) => e.seq), [0, 1, 2, 3, 4].map((i) => created[0] + i));
       assert.deepEqual(kinds.map((e) => e.kind), ['checkin.recorded', 'checkin.recorded', 'checkin.recorded', 'presence.changed', 'presence.changed']);
     });
 
     it('rejects an empty batch and one over 1,000 punches as a whole', async () => {
-      assert.equal((await api(hub, 'POST', '/api/v1/checkins/batch', { punches: [] })).status, 400);
+      assert.equal((await api(t.hub, 'POST', '/api/v1/checkins/batch', { punches: [] })).status, 400);
       const big = Array.from({ length: 1001 }, () => ({ employeeId: 'B1', type: 'toggle' }));
-      const res = await api(hub, 'POST', '/api/v1/checkins/batch', { punches: big });
+      const res = await api(t.hub, 'POST', '/api/v1/checkins/batch', { punches: big });
       assert.equal(res.status, 400);
       assert.equal(res.body.error.code, 'validation_failed');
     });
@@ -183,22 +175,22 @@ describe('check-in rules, idempotency, offline batches and presence', () => {
 
   describe('presence', () => {
     it('shows who is in at a site now, and a read right after a punch sees it', async () => {
-      await makeEmployee(tdb.db, { id: 'W1', siteId: 'S2' });
-      await makeEmployee(tdb.db, { id: 'W2', siteId: 'S2' });
-      const empty = await api(hub, 'GET', '/api/v1/presence?siteId=S2');
+      await makeEmployee(t.tdb.db, { id: 'W1', siteId: 'S2' });
+      await makeEmployee(t.tdb.db, { id: 'W2', siteId: 'S2' });
+      const empty = await api(t.hub, 'GET', '/api/v1/presence?siteId=S2');
       assert.deepEqual(empty.body, { data: [] });
       const w1 = await post({ employeeId: 'W1', type: 'in' });
-      let present = (await api(hub, 'GET', '/api/v1/presence?siteId=S2')).body.data;
+      let present = (await api(t.hub, 'GET', '/api/v1/presence?siteId=S2')).body.data;
       assert.deepEqual(present.map((p: any) => [p.employeeId, p.since]), [['W1', w1.body.data.occurredAt]]);
       await post({ employeeId: 'W2', type: 'in' });
       await post({ employeeId: 'W1', type: 'out' });
-      present = (await api(hub, 'GET', '/api/v1/presence?siteId=S2')).body.data;
+      present = (await api(t.hub, 'GET', '/api/v1/presence?siteId=S2')).body.data;
       assert.deepEqual(present.map((p: any) => p.employeeId), ['W2']);
     });
 
     it('needs a known siteId', async () => {
-      assert.equal((await api(hub, 'GET', '/api/v1/presence')).body.error.code, 'validation_failed');
-      assert.equal((await api(hub, 'GET', '/api/v1/presence?siteId=nope')).body.error.code, 'site_not_found');
+      assert.equal((await api(t.hub, 'GET', '/api/v1/presence')).body.error.code, 'validation_failed');
+      assert.equal((await api(t.hub, 'GET', '/api/v1/presence?siteId=nope')).body.error.code, 'site_not_found');
     });
   });
 });

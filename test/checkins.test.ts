@@ -1,32 +1,24 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { api, startTestHub, type TestHub } from './support/hub.js';
+import { api, useTestHub } from './support/hub.js';
 
 describe('check-ins over REST', () => {
-  let tdb: TestDatabase;
-  let hub: TestHub;
-
-  before(async () => {
-    tdb = await createTestDatabase();
-    await tdb.db('sites').insert([
-      { id: 'S1', name: 'Main', time_zone: 'Europe/Berlin' },
-      { id: 'S2', name: 'Depot', time_zone: 'UTC' },
-    ]);
-    await tdb.db('employees').insert([
-      { id: 'E1', name: 'Ann', site_id: 'S1' },
-      { id: 'E2', name: 'Bob', site_id: 'S2' },
-      ...Array.from({ length: 40 }, (_, i) => ({ id: `C${i}`, name: `Crowd ${i}`, site_id: 'S1' })),
-    ]);
-    hub = await startTestHub({ db: tdb.db });
-  });
-  after(async () => {
-    await hub?.stop();
-    await tdb?.drop();
+  const t = useTestHub({
+    seed: async (db) => {
+      await db('sites').insert([
+        { id: 'S1', name: 'Main', time_zone: 'Europe/Berlin' },
+        { id: 'S2', name: 'Depot', time_zone: 'UTC' },
+      ]);
+      await db('employees').insert([
+        { id: 'E1', name: 'Ann', site_id: 'S1' },
+        { id: 'E2', name: 'Bob', site_id: 'S2' },
+        ...Array.from({ length: 40 }, (_, i) => ({ id: `C${i}`, name: `Crowd ${i}`, site_id: 'S1' })),
+      ]);
+    },
   });
 
-  const post = (body: unknown, headers?: Record<string, string>) => api(hub, 'POST', '/api/v1/checkins', body, headers);
-  const count = async () => Number((await tdb.db('checkins').count({ n: '*' }))[0]!.n);
+  const post = (body: unknown, headers?: Record<string, string>) => api(t.hub, 'POST', '/api/v1/checkins', body, headers);
+  const count = async () => Number((await t.tdb.db('checkins').count({ n: '*' }))[0]!.n);
 
   it('records a check-in and answers 201 with the stored check-in', async () => {
     const eventId = randomUUID();
@@ -41,9 +33,9 @@ describe('check-ins over REST', () => {
     assert.equal(d.occurredAt, '2026-11-20T07:00:00.000Z');
     assert.ok(Number.isInteger(d.seq) && d.seq > 0);
     assert.ok(!Number.isNaN(Date.parse(d.recordedAt)));
-    const row = await tdb.db('checkins').where({ event_id: eventId }).first();
+    const row = await t.tdb.db('checkins').where({ event_id: eventId }).first();
     assert.equal(row.seq, d.seq);
-    const event = await tdb.db('events').where({ seq: d.seq }).first();
+    const event = await t.tdb.db('events').where({ seq: d.seq }).first();
     assert.equal(event.kind, 'checkin.recorded');
     assert.deepEqual(event.data, d);
   });
@@ -69,13 +61,13 @@ describe('check-ins over REST', () => {
   });
 
   it('concurrent posts get distinct, gapless seqs', async () => {
-    const head = (await tdb.db('event_seq').first()).value;
+    const head = (await t.tdb.db('event_seq').first()).value;
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => post({ employeeId: `C${i}`, type: 'toggle' })));
     assert.ok(results.every((r) => r.status === 201));
     const seqs = results.map((r) => r.body.data.seq);
     assert.equal(new Set(seqs).size, 40);
     // Every seq the batch used is an event (the check-in or the presence change it caused): no holes.
-    const events = await tdb.db('events').where('seq', '>', head).orderBy('seq').pluck('seq');
+    const events = await t.tdb.db('events').where('seq', '>', head).orderBy('seq').pluck('seq');
     assert.deepEqual(events, Array.from({ length: 80 }, (_, i) => head + 1 + i));
     assert.ok(seqs.every((s) => events.includes(s)));
   });
@@ -136,20 +128,20 @@ describe('check-ins over REST', () => {
 
   describe('listing', () => {
     it('filters by employee and site, in seq order, paged with after and limit', async () => {
-      const all = await api(hub, 'GET', '/api/v1/checkins?limit=1000');
+      const all = await api(t.hub, 'GET', '/api/v1/checkins?limit=1000');
       const seqs = all.body.data.map((c: any) => c.seq);
       assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
-      const e1 = await api(hub, 'GET', '/api/v1/checkins?employeeId=E1&limit=1000');
+      const e1 = await api(t.hub, 'GET', '/api/v1/checkins?employeeId=E1&limit=1000');
       assert.ok(e1.body.data.length > 0 && e1.body.data.every((c: any) => c.employeeId === 'E1'));
-      const s2 = await api(hub, 'GET', '/api/v1/checkins?siteId=S2&limit=1000');
+      const s2 = await api(t.hub, 'GET', '/api/v1/checkins?siteId=S2&limit=1000');
       assert.ok(s2.body.data.length > 0 && s2.body.data.every((c: any) => c.siteId === 'S2'));
-      const page = await api(hub, 'GET', `/api/v1/checkins?after=${seqs[2]}&limit=3`);
+      const page = await api(t.hub, 'GET', `/api/v1/checkins?after=${seqs[2]}&limit=3`);
       assert.deepEqual(page.body.data.map((c: any) => c.seq), seqs.slice(3, 6));
     });
 
     it('rejects bad paging values', async () => {
       for (const q of ['limit=0', 'limit=1001', 'after=-1', 'after=abc', 'bogus=1']) {
-        const res = await api(hub, 'GET', `/api/v1/checkins?${q}`);
+        const res = await api(t.hub, 'GET', `/api/v1/checkins?${q}`);
         assert.equal(res.status, 400, q);
         assert.equal(res.body.error.code, 'validation_failed');
       }
@@ -157,10 +149,10 @@ describe('check-ins over REST', () => {
   });
 
   it('unknown routes are a 404 not_found and wrong methods a 405', async () => {
-    const missing = await api(hub, 'GET', '/api/v1/nothing');
+    const missing = await api(t.hub, 'GET', '/api/v1/nothing');
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, 'not_found');
-    const wrong = await api(hub, 'DELETE', '/api/v1/checkins');
+    const wrong = await api(t.hub, 'DELETE', '/api/v1/checkins');
     assert.equal(wrong.status, 405);
     assert.equal(wrong.body.error.code, 'method_not_allowed');
   });

@@ -1,38 +1,31 @@
 import assert from 'node:assert/strict';
 import { findEmployeeByBadge } from '../server/repositories/employees.js';
 import { verifyPin } from '../server/services/pin.js';
-import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { makeSite } from './support/factories.js';
-import { api, startTestHub, type TestHub } from './support/hub.js';
+import { api, useTestHub } from './support/hub.js';
 
 describe('employees over REST', () => {
-  let tdb: TestDatabase;
-  let hub: TestHub;
   // Every response body this file sees, to prove no PIN or hash ever leaves the hub.
   const seen: string[] = [];
 
-  before(async () => {
-    tdb = await createTestDatabase();
-    await makeSite(tdb.db, { id: 'S1' });
-    await makeSite(tdb.db, { id: 'S2' });
-    await makeSite(tdb.db, { id: 'closed' });
-    await tdb.db('sites').where({ id: 'closed' }).update({ active: false });
-    hub = await startTestHub({ db: tdb.db });
-  });
-  after(async () => {
-    await hub?.stop();
-    await tdb?.drop();
+  const t = useTestHub({
+    seed: async (db) => {
+      await makeSite(db, { id: 'S1' });
+      await makeSite(db, { id: 'S2' });
+      await makeSite(db, { id: 'closed' });
+      await db('sites').where({ id: 'closed' }).update({ active: false });
+    },
   });
 
   const call = async (method: string, path: string, body?: unknown, headers?: Record<string, string>) => {
-    const res = await api(hub, method, path, body, headers);
+    const res = await api(t.hub, method, path, body, headers);
     seen.push(res.text);
     return res;
   };
   const post = (body: unknown) => call('POST', '/api/v1/employees', body);
   const patch = (id: string, body: unknown) => call('PATCH', `/api/v1/employees/${id}`, body);
-  const rows = () => tdb.db('employees').orderBy('id');
-  const row = (id: string) => tdb.db('employees').where({ id }).first();
+  const rows = () => t.tdb.db('employees').orderBy('id');
+  const row = (id: string) => t.tdb.db('employees').where({ id }).first();
 
   it('creates an employee (201) with a PIN it stores only as a salted scrypt hash', async () => {
     const res = await post({ id: 'E1', name: 'Ann', siteId: 'S1', badge: 'B-1', pin: '1234' });
@@ -115,14 +108,14 @@ describe('employees over REST', () => {
     const results = await Promise.all([post({ id: 'R1', name: 'R1', badge: 'B-race' }), post({ id: 'R2', name: 'R2', badge: 'B-race' })]);
     assert.deepEqual(results.map((r) => r.status).sort(), [201, 409]);
     assert.equal(results.find((r) => r.status === 409)!.body.error.code, 'badge_taken');
-    assert.equal((await tdb.db('employees').where({ badge: 'B-race' })).length, 1);
-    assert.equal((await tdb.db('employees').whereIn('id', ['R1', 'R2'])).length, 1);
+    assert.equal((await t.tdb.db('employees').where({ badge: 'B-race' })).length, 1);
+    assert.equal((await t.tdb.db('employees').whereIn('id', ['R1', 'R2'])).length, 1);
   });
 
   it('two concurrent creates with one id: exactly one 201 and one 409', async () => {
     const results = await Promise.all([post({ id: 'R3', name: 'A' }), post({ id: 'R3', name: 'B' })]);
     assert.deepEqual(results.map((r) => r.status).sort(), [201, 409]);
-    assert.equal((await tdb.db('employees').where({ id: 'R3' })).length, 1);
+    assert.equal((await t.tdb.db('employees').where({ id: 'R3' })).length, 1);
   });
 
   describe('PATCH', () => {
@@ -164,10 +157,10 @@ describe('employees over REST', () => {
   });
 
   it('findEmployeeByBadge gives the kiosk the holder, its state and PIN hash', async () => {
-    const holder = await findEmployeeByBadge(tdb.db, 'B-1');
+    const holder = await findEmployeeByBadge(t.tdb.db, 'B-1');
     assert.deepEqual({ ...holder, pinHash: undefined }, { id: 'E1', siteId: 'S1', active: true, pinHash: undefined });
     assert.equal(await verifyPin('1234', holder!.pinHash!), true);
-    assert.equal(await findEmployeeByBadge(tdb.db, 'no-such-badge'), undefined);
+    assert.equal(await findEmployeeByBadge(t.tdb.db, 'no-such-badge'), undefined);
   });
 
   describe('listing', () => {

@@ -1,34 +1,27 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createKioskClient, KioskError } from '../shared/client.js';
-import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { makeEmployee, makeSite } from './support/factories.js';
-import { api, startTestHub, type TestHub } from './support/hub.js';
+import { api, useTestHub } from './support/hub.js';
 import { recordDashboard, until, type Recorder } from './support/live.js';
 
 describe('live events on one node: replay, presence, kiosk sockets', () => {
-  let tdb: TestDatabase;
-  let hub: TestHub;
   const open: Array<{ close(): void }> = [];
 
-  before(async () => {
-    tdb = await createTestDatabase();
-    await makeSite(tdb.db, { id: 'S1' });
-    await makeSite(tdb.db, { id: 'S2' });
-    for (let i = 0; i < 20; i++) await makeEmployee(tdb.db, { id: `A${i}`, siteId: i % 2 ? 'S2' : 'S1' });
-    hub = await startTestHub({ db: tdb.db });
+  const t = useTestHub({
+    seed: async (db) => {
+      await makeSite(db, { id: 'S1' });
+      await makeSite(db, { id: 'S2' });
+      for (let i = 0; i < 20; i++) await makeEmployee(db, { id: `A${i}`, siteId: i % 2 ? 'S2' : 'S1' });
+    },
   });
   afterEach(() => open.splice(0).forEach((c) => c.close()));
-  after(async () => {
-    await hub?.stop();
-    await tdb?.drop();
-  });
 
-  const punch = (employeeId: string) => api(hub, 'POST', '/api/v1/checkins', { employeeId, type: 'toggle' });
+  const punch = (employeeId: string) => api(t.hub, 'POST', '/api/v1/checkins', { employeeId, type: 'toggle' });
   const dbSeqs = async (where: (q: any) => void, after = 0) =>
-    (await tdb.db('events').where('seq', '>', after).andWhere(where).orderBy('seq').pluck('seq')) as number[];
+    (await t.tdb.db('events').where('seq', '>', after).andWhere(where).orderBy('seq').pluck('seq')) as number[];
   const watch = (filter: Parameters<typeof recordDashboard>[1]): Recorder => {
-    const r = recordDashboard(hub.url, filter);
+    const r = recordDashboard(t.hub.url, filter);
     open.push(r.client);
     return r;
   };
@@ -54,27 +47,27 @@ describe('live events on one node: replay, presence, kiosk sockets', () => {
   });
 
   it('the ack carries a presence snapshot of the sites, consistent with what follows', async () => {
-    await makeEmployee(tdb.db, { id: 'P1', siteId: 'S2' });
-    const inAt = (await api(hub, 'POST', '/api/v1/checkins', { employeeId: 'P1', type: 'in' })).body.data;
+    await makeEmployee(t.tdb.db, { id: 'P1', siteId: 'S2' });
+    const inAt = (await api(t.hub, 'POST', '/api/v1/checkins', { employeeId: 'P1', type: 'in' })).body.data;
     const dash = watch({ sites: ['S2'] });
     await until(() => dash.acks.length === 1);
     const snapshot = dash.acks[0]!.presence.S2!;
     assert.ok(snapshot.some((p) => p.employeeId === 'P1' && p.since === inAt.occurredAt));
-    await api(hub, 'POST', '/api/v1/checkins', { employeeId: 'P1', type: 'out' });
+    await api(t.hub, 'POST', '/api/v1/checkins', { employeeId: 'P1', type: 'out' });
     await until(() => dash.events.some((e) => e.name === 'presence.changed' && e.payload.employeeId === 'P1'));
     const change = dash.events.find((e) => e.name === 'presence.changed' && e.payload.employeeId === 'P1')!;
     assert.deepEqual({ ...change.payload, seq: 0 }, { seq: 0, siteId: 'S2', employeeId: 'P1', present: false, since: null });
   });
 
   it('subscribes that arrive together share presence snapshots; an unknown site fails only its own', async () => {
-    const inS1 = (await api(hub, 'GET', '/api/v1/presence?siteId=S1')).body.data;
+    const inS1 = (await api(t.hub, 'GET', '/api/v1/presence?siteId=S1')).body.data;
     const sockets = Array.from({ length: 40 }, () => watch({}));
     await until(() => sockets.every((d) => d.acks.length === 1), 10_000, 'the client library subscribed every socket');
     const transactions = new Set<string>();
     const count = (q: { sql: string; __knexTxId?: string }) => {
       if (/repeatable read/i.test(q.sql) && q.__knexTxId) transactions.add(q.__knexTxId);
     };
-    tdb.db.on('query', count);
+    t.tdb.db.on('query', count);
     try {
       const acks = await Promise.all(
         sockets.map((d, i) => d.client.socket.emitWithAck('subscribe', { sites: i === 7 ? ['S1', 'nowhere'] : ['S1'] })),
@@ -86,7 +79,7 @@ describe('live events on one node: replay, presence, kiosk sockets', () => {
       });
       assert.ok(transactions.size <= 10, `40 subscribes sent together took ${transactions.size} snapshot transactions`);
     } finally {
-      tdb.db.off('query', count);
+      t.tdb.db.off('query', count);
     }
   });
 
@@ -125,16 +118,16 @@ describe('live events on one node: replay, presence, kiosk sockets', () => {
 
   describe('kiosk check-ins over the socket', () => {
     it('run the REST rules and idempotency: a retry with the same eventId is safe', async () => {
-      const kiosk = createKioskClient({ url: hub.url, socket: { transports: ['websocket'] } });
+      const kiosk = createKioskClient({ url: t.hub.url, socket: { transports: ['websocket'] } });
       open.push(kiosk);
-      await makeEmployee(tdb.db, { id: 'K1', siteId: 'S1' });
+      await makeEmployee(t.tdb.db, { id: 'K1', siteId: 'S1' });
       const eventId = randomUUID();
       const first = await kiosk.checkin({ employeeId: 'K1', type: 'in', eventId });
       assert.equal(first.created, true);
       const retry = await kiosk.checkin({ employeeId: 'K1', type: 'in', eventId });
       assert.equal(retry.created, false);
       assert.deepEqual(retry.data, first.data);
-      assert.equal((await tdb.db('checkins').where({ employee_id: 'K1' })).length, 1);
+      assert.equal((await t.tdb.db('checkins').where({ employee_id: 'K1' })).length, 1);
       await assert.rejects(kiosk.checkin({ employeeId: 'K1', type: 'in' }), (e: KioskError) => e.error.code === 'already_checked_in');
       await assert.rejects(kiosk.checkin({ employeeId: 'nobody', type: 'in' }), (e: KioskError) => e.error.code === 'unknown_employee');
       const bad = await kiosk.socket.emitWithAck('checkin', { employeeId: 'K1', type: 'sideways' } as never);

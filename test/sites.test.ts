@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
-import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { api, startTestHub, type TestHub } from './support/hub.js';
+import { api, useTestHub } from './support/hub.js';
 
 describe('sites over REST', () => {
-  let tdb: TestDatabase;
-  let hub: TestHub;
+  const t = useTestHub();
 
-  before(async () => {
-    tdb = await createTestDatabase();
-    hub = await startTestHub({ db: tdb.db });
-  });
-  after(async () => {
-    await hub?.stop();
-    await tdb?.drop();
-  });
-
-  const post = (body: unknown, headers?: Record<string, string>) => api(hub, 'POST', '/api/v1/sites', body, headers);
-  const rows = () => tdb.db('sites').orderBy('id');
+  const post = (body: unknown, headers?: Record<string, string>) => api(t.hub, 'POST', '/api/v1/sites', body, headers);
+  const rows = () => t.tdb.db('sites').orderBy('id');
 
   it('creates a site (201), defaulting the time zone to UTC, and reads it back', async () => {
     const res = await post({ id: 'berlin', name: 'Berlin HQ', timeZone: 'Europe/Berlin' });
@@ -34,7 +23,7 @@ describe('sites over REST', () => {
     const plain = await post({ id: 'depot', name: 'Depot' });
     assert.equal(plain.status, 201);
     assert.equal(plain.body.data.timeZone, 'UTC');
-    const read = await api(hub, 'GET', '/api/v1/sites/berlin');
+    const read = await api(t.hub, 'GET', '/api/v1/sites/berlin');
     assert.equal(read.status, 200);
     assert.deepEqual(read.body.data, d);
   });
@@ -45,7 +34,7 @@ describe('sites over REST', () => {
       ['PATCH', '/api/v1/sites/nowhere', { name: 'X' }],
       ['POST', '/api/v1/sites/nowhere/deactivate', undefined],
     ] as const) {
-      const res = await api(hub, method, path, body);
+      const res = await api(t.hub, method, path, body);
       assert.equal(res.status, 404, `${method} ${path}`);
       assert.equal(res.body.error.code, 'site_not_found');
     }
@@ -57,23 +46,23 @@ describe('sites over REST', () => {
     const res = await post({ id: 'dup', name: 'Second' });
     assert.equal(res.status, 409);
     assert.equal(res.body.error.code, 'site_exists');
-    assert.equal((await tdb.db('sites').where({ id: 'dup' }).first()).name, 'First');
+    assert.equal((await t.tdb.db('sites').where({ id: 'dup' }).first()).name, 'First');
   });
 
   it('two concurrent creates with one id: exactly one 201 and one 409', async () => {
     const results = await Promise.all([post({ id: 'race', name: 'A' }), post({ id: 'race', name: 'B' })]);
     assert.deepEqual(results.map((r) => r.status).sort(), [201, 409]);
-    assert.equal((await tdb.db('sites').where({ id: 'race' })).length, 1);
+    assert.equal((await t.tdb.db('sites').where({ id: 'race' })).length, 1);
   });
 
   it('PATCH changes only the given fields and bumps updatedAt', async () => {
-    const before = (await api(hub, 'GET', '/api/v1/sites/depot')).body.data;
-    const res = await api(hub, 'PATCH', '/api/v1/sites/depot', { timeZone: 'America/New_York' });
+    const before = (await api(t.hub, 'GET', '/api/v1/sites/depot')).body.data;
+    const res = await api(t.hub, 'PATCH', '/api/v1/sites/depot', { timeZone: 'America/New_York' });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.data.timeZone, 'America/New_York');
     assert.equal(res.body.data.name, before.name);
     assert.ok(Date.parse(res.body.data.updatedAt) > Date.parse(before.updatedAt));
-    const renamed = await api(hub, 'PATCH', '/api/v1/sites/depot', { name: 'North Depot' });
+    const renamed = await api(t.hub, 'PATCH', '/api/v1/sites/depot', { name: 'North Depot' });
     assert.equal(renamed.body.data.name, 'North Depot');
     assert.equal(renamed.body.data.timeZone, 'America/New_York');
   });
@@ -81,11 +70,11 @@ describe('sites over REST', () => {
   it('deactivate sets active=false and may be repeated', async () => {
     await post({ id: 'closing', name: 'Closing' });
     for (let i = 0; i < 2; i++) {
-      const res = await api(hub, 'POST', '/api/v1/sites/closing/deactivate');
+      const res = await api(t.hub, 'POST', '/api/v1/sites/closing/deactivate');
       assert.equal(res.status, 200);
       assert.equal(res.body.data.active, false);
     }
-    assert.equal((await tdb.db('sites').where({ id: 'closing' }).first()).active, false);
+    assert.equal((await t.tdb.db('sites').where({ id: 'closing' }).first()).active, false);
   });
 
   describe('listing', () => {
@@ -96,7 +85,7 @@ describe('sites over REST', () => {
       let pages = 0;
       do {
         const query: string = after === null ? 'limit=1' : `limit=1&after=${encodeURIComponent(after)}`;
-        const res = await api(hub, 'GET', `/api/v1/sites?${query}`);
+        const res = await api(t.hub, 'GET', `/api/v1/sites?${query}`);
         assert.equal(res.status, 200, res.text);
         assert.equal(res.body.data.length, 1);
         seen.push(res.body.data[0].id);
@@ -109,25 +98,25 @@ describe('sites over REST', () => {
 
     it('a page that holds exactly the rest has next=null; after the last id the page is empty', async () => {
       const ids = (await rows()).map((r) => r.id);
-      const rest = await api(hub, 'GET', `/api/v1/sites?after=${ids[0]}&limit=${ids.length - 1}`);
+      const rest = await api(t.hub, 'GET', `/api/v1/sites?after=${ids[0]}&limit=${ids.length - 1}`);
       assert.deepEqual(rest.body.data.map((s: any) => s.id), ids.slice(1));
       assert.equal(rest.body.next, null);
-      const one = await api(hub, 'GET', `/api/v1/sites?after=${ids[0]}&limit=${ids.length - 2}`);
+      const one = await api(t.hub, 'GET', `/api/v1/sites?after=${ids[0]}&limit=${ids.length - 2}`);
       assert.equal(one.body.next, ids[ids.length - 2]);
-      const empty = await api(hub, 'GET', `/api/v1/sites?after=${ids[ids.length - 1]}`);
+      const empty = await api(t.hub, 'GET', `/api/v1/sites?after=${ids[ids.length - 1]}`);
       assert.deepEqual(empty.body, { data: [], next: null });
     });
 
     it('filters by active', async () => {
-      const inactive = await api(hub, 'GET', '/api/v1/sites?active=false');
+      const inactive = await api(t.hub, 'GET', '/api/v1/sites?active=false');
       assert.deepEqual(inactive.body.data.map((s: any) => s.id), ['closing']);
-      const active = await api(hub, 'GET', '/api/v1/sites?active=true');
+      const active = await api(t.hub, 'GET', '/api/v1/sites?active=true');
       assert.ok(active.body.data.length > 0 && active.body.data.every((s: any) => s.active));
     });
 
     it('rejects bad paging and unknown query keys', async () => {
       for (const q of ['limit=0', 'limit=501', 'limit=abc', 'active=maybe', 'siteId=berlin', 'bogus=1', 'after=']) {
-        const res = await api(hub, 'GET', `/api/v1/sites?${q}`);
+        const res = await api(t.hub, 'GET', `/api/v1/sites?${q}`);
         assert.equal(res.status, 400, q);
         assert.equal(res.body.error.code, 'validation_failed');
       }
@@ -152,7 +141,7 @@ describe('sites over REST', () => {
       it(label, async () => {
         const before = await rows();
         const headers = body === 'id=x' ? { 'content-type': 'application/x-www-form-urlencoded' } : undefined;
-        const res = await api(hub, method, path, body, headers);
+        const res = await api(t.hub, method, path, body, headers);
         assert.equal(res.status, status, res.text);
         assert.equal(res.body.error.code, code);
         assert.deepEqual(await rows(), before);

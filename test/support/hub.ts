@@ -3,6 +3,7 @@ import { loadConfig } from '../../server/config.js';
 import type { Knex } from '../../server/db/knex.js';
 import { startHub, type Faults, type Hub } from '../../server/hub.js';
 import { connectRedis, type RedisClients } from '../../server/redis.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
 
 export type TestHub = Hub & { stop(): Promise<void> };
 
@@ -29,6 +30,24 @@ export async function startTestHub(opts: { db: Knex; redisUrl?: string; prefix?:
       await redis?.close();
     },
   };
+}
+
+/**
+ * A test database (a clone of the migrated template) and one hub over it for the enclosing describe
+ * block: made in `before`, after `seed` has filled the database; stopped and dropped in `after`.
+ */
+export function useTestHub(opts: { seed?: (db: Knex) => Promise<void> } = {}): { tdb: TestDatabase; hub: TestHub } {
+  const ctx = {} as { tdb: TestDatabase; hub: TestHub };
+  before(async () => {
+    ctx.tdb = await createTestDatabase();
+    await opts.seed?.(ctx.tdb.db);
+    ctx.hub = await startTestHub({ db: ctx.tdb.db });
+  });
+  after(async () => {
+    await ctx.hub?.stop();
+    await ctx.tdb?.drop();
+  });
+  return ctx;
 }
 
 /** fetch against a hub with JSON in and out. */
