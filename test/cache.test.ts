@@ -6,7 +6,7 @@ import { RedisStore } from '../server/cache/redisStore.js';
 import { MemoryStore, type CacheStore } from '../server/cache/store.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { api, startTestHub, type TestHub } from './support/hub.js';
-import { requireRedis, uniquePrefix } from './support/redis.js';
+import { dropKeys, requireRedis, uniquePrefix } from './support/redis.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -15,11 +15,13 @@ describe('read cache', () => {
     let tdb: TestDatabase;
     let a: TestHub;
     let b: TestHub;
+    let redisUrl = '';
+    let prefix = '';
 
     before(async function () {
-      const redisUrl = requireRedis(this);
+      redisUrl = requireRedis(this);
       tdb = await createTestDatabase();
-      const prefix = uniquePrefix('cache');
+      prefix = uniquePrefix('cache');
       a = await startTestHub({ db: tdb.db, redisUrl, prefix });
       b = await startTestHub({ db: tdb.db, redisUrl, prefix });
     });
@@ -27,6 +29,7 @@ describe('read cache', () => {
       await a?.stop();
       await b?.stop();
       await tdb?.drop();
+      if (prefix) await dropKeys(redisUrl, prefix);
     });
 
     const create = (hub: TestHub, id: string, status: string, date = '2026-11-27') =>

@@ -4,7 +4,7 @@ import type { ClientToServerEvents, LiveEvent, LiveEventName, LiveEventPayloads,
 import type { SubscribeAck, SubscribeRequest } from '../shared/schemas.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { api, startTestHub, type TestHub } from './support/hub.js';
-import { requireRedis, uniquePrefix } from './support/redis.js';
+import { dropKeys, requireRedis, uniquePrefix } from './support/redis.js';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -41,9 +41,11 @@ describe('live broadcast across two nodes sharing Redis', () => {
   let a: TestHub;
   let b: TestHub;
   const sockets: Client[] = [];
+  let redisUrl = '';
+  let prefix = '';
 
   before(async function () {
-    const redisUrl = requireRedis(this);
+    redisUrl = requireRedis(this);
     tdb = await createTestDatabase();
     await tdb.db('sites').insert([
       { id: 'S1', name: 'Main' },
@@ -54,7 +56,7 @@ describe('live broadcast across two nodes sharing Redis', () => {
       { id: 'E2', name: 'Bob', site_id: 'S2' },
       { id: 'E3', name: 'Cem', site_id: 'S2' },
     ]);
-    const prefix = uniquePrefix('multinode');
+    prefix = uniquePrefix('multinode');
     a = await startTestHub({ db: tdb.db, redisUrl, prefix });
     b = await startTestHub({ db: tdb.db, redisUrl, prefix });
   });
@@ -63,6 +65,7 @@ describe('live broadcast across two nodes sharing Redis', () => {
     await a?.stop();
     await b?.stop();
     await tdb?.drop();
+    if (prefix) await dropKeys(redisUrl, prefix);
   });
 
   it('a check-in posted to node A reaches a dashboard on node B', async () => {
