@@ -53,6 +53,20 @@ describe('event stream (per node, gap-free)', () => {
     await stream.stop();
   });
 
+  it('does not read events from the database that are announced before the next poll', async () => {
+    const db = log(10);
+    const got: number[] = [];
+    const stream = createEventStream({ ...db, deliver: (run) => got.push(...run.map((e) => e.seq)), logger, gapMs: 1000, pollMs: 50 });
+    await stream.start();
+    db.state.committed = 11;
+    await sleep(60); // one poll has seen head 11 while seq 11 was still being announced
+    stream.offer([ev(11)]);
+    await sleep(60);
+    assert.deepEqual(got, [11]);
+    assert.equal(db.state.reads, 0);
+    await stream.stop();
+  });
+
   it('catches events nobody announced by polling the committed head', async () => {
     const db = log(10);
     const got: number[] = [];
