@@ -131,20 +131,33 @@ const cpuSnap = (hubPid: number): CpuSnap => ({
   machine: machineTicks(),
 });
 
-/** CPU used between two snapshots, as % of one core (the machine's as % of all cores). */
-function cpuLine(a: CpuSnap, b: CpuSnap, selfLabel: string, hubLabel = 'hub'): string {
-  const secs = (b.t - a.t) / 1000;
-  const core = (ticks: number) => `${Math.round((ticks / TICKS_PER_SEC / secs) * 100)}%`;
-  const selfUs = b.self.user - a.self.user + (b.self.system - a.self.system);
+/** CPU seconds each party used between two snapshots; `others` is neither the hub, this process nor PostgreSQL. */
+type CpuUse = { secs: number; hub: number; self: number; pg: number; others: number; machineBusy: number | null };
+
+function cpuUse(a: CpuSnap, b: CpuSnap): CpuUse {
   const mTotal = b.machine.total - a.machine.total;
   const mBusy = b.machine.busy - a.machine.busy;
-  const machine = mTotal ? `${Math.round((mBusy / mTotal) * 100)}% of ${os.cpus().length} cores` : 'n/a';
-  // Whatever is neither the hub, this process nor PostgreSQL: other people's work on a shared machine.
-  const pgTicks = ticksBetween(a.pg, b.pg);
-  const others = mBusy - (b.hub - a.hub) - pgTicks - (selfUs / 1e6) * TICKS_PER_SEC;
+  const hub = (b.hub - a.hub) / TICKS_PER_SEC;
+  const self = (b.self.user - a.self.user + (b.self.system - a.self.system)) / 1e6;
+  const pg = ticksBetween(a.pg, b.pg) / TICKS_PER_SEC;
+  return {
+    secs: (b.t - a.t) / 1000,
+    hub,
+    self,
+    pg,
+    // Other people's work on a shared machine.
+    others: Math.max(0, mBusy / TICKS_PER_SEC - hub - pg - self),
+    machineBusy: mTotal ? mBusy / mTotal : null,
+  };
+}
+
+/** CPU used, as % of one core (the machine's as % of all cores). */
+function cpuLine(u: CpuUse, selfLabel: string, hubLabel = 'hub'): string {
+  const core = (cpuSecs: number) => `${Math.round((cpuSecs / u.secs) * 100)}%`;
+  const machine = u.machineBusy === null ? 'n/a' : `${Math.round(u.machineBusy * 100)}% of ${os.cpus().length} cores`;
   return (
-    `CPU (% of one core): ${hubLabel} ${core(b.hub - a.hub)}, ${selfLabel} ${Math.round((selfUs / 1e6 / secs) * 100)}%, ` +
-    `postgres (all backends) ${core(pgTicks)}, everything else ${mTotal ? core(Math.max(0, others)) : 'n/a'}; machine busy ${machine}`
+    `CPU (% of one core): ${hubLabel} ${core(u.hub)}, ${selfLabel} ${core(u.self)}, ` +
+    `postgres (all backends) ${core(u.pg)}, everything else ${u.machineBusy === null ? 'n/a' : core(u.others)}; machine busy ${machine}`
   );
 }
 
@@ -322,7 +335,9 @@ type LoadResult = {
   latency: ReturnType<typeof percentiles>;
   seqRange: [number, number];
   groups: { count: number; mean: number; max: number } | null;
-  cpu: string;
+  cpu: CpuUse;
+  /** What the load generator is called in the CPU line. */
+  generator: string;
 };
 
 let autocannonRuns = 0;
@@ -376,7 +391,8 @@ async function runAutocannon(hub: HubProcess, label: string, seconds: number, ov
     latency: percentiles(latencies),
     seqRange: [headBefore + 1, headAfter],
     groups: await groupStats(headBefore + 1, headAfter),
-    cpu: cpuLine(before, after, 'autocannon'),
+    cpu: cpuUse(before, after),
+    generator: 'autocannon',
   };
 }
 
@@ -460,7 +476,8 @@ async function runPaced(hub: HubProcess, label: string, seconds: number, rate: n
     latency: percentiles(latencies),
     seqRange: [headBefore + 1, headAfter],
     groups: await groupStats(headBefore + 1, headAfter),
-    cpu: cpuLine(before, after, 'load generator (this process)'),
+    cpu: cpuUse(before, after),
+    generator: 'load generator (this process)',
   };
 }
 
@@ -497,7 +514,7 @@ async function groupStats(from: number, to: number): Promise<LoadResult['groups'
 
 // ---- raw baseline ----
 
-type RawResult = { seconds: number; rows: number; latency: ReturnType<typeof percentiles>; cpu: string; committedTotal: number; tableRows: number };
+type RawResult = { seconds: number; rows: number; latency: ReturnType<typeof percentiles>; cpu: CpuUse | null; committedTotal: number; tableRows: number };
 
 /** CONNECTIONS pg clients, each looping BEGIN; INSERT one row; COMMIT. Warm-up first, then the measured window. */
 async function runRaw(hubPid: number, seconds: number, warmup: number): Promise<RawResult> {
@@ -548,7 +565,7 @@ async function runRaw(hubPid: number, seconds: number, warmup: number): Promise<
     seconds,
     rows: latencies.length,
     latency: percentiles(latencies),
-    cpu: window.before ? cpuLine(window.before, after, 'pg clients (this process)', 'hub (idle)') : 'n/a',
+    cpu: window.before ? cpuUse(window.before, after) : null,
     committedTotal,
     tableRows: Number(rows[0].n),
   };
@@ -599,6 +616,26 @@ async function verify(load: LoadResult[]): Promise<Verdict> {
 
 // ---- main ----
 
+/**
+ * The most check-ins/s this machine could take at the CPU each one cost in the throughput phase, if
+ * every core were busy and nothing ever waited, against what raw achieved: the ratio cannot exceed it.
+ */
+function cpuCeiling(load: LoadResult, raw: RawResult, rawRate: number): string {
+  if (!raw.cpu || load.cpu.machineBusy === null || !load.created) return 'n/a (no /proc CPU figures)';
+  const us = (cpuSecs: number, n: number) => (cpuSecs / n) * 1e6;
+  const [hub, gen, pg] = [us(load.cpu.hub, load.created), us(load.cpu.self, load.created), us(load.cpu.pg, load.created)];
+  const rawCount = rawRate * raw.cpu.secs;
+  const [rawClients, rawPg] = [us(raw.cpu.self, rawCount), us(raw.cpu.pg, rawCount)];
+  const cores = os.cpus().length;
+  const most = (cores * 1e6) / (hub + gen + pg);
+  const f = (v: number) => `${Math.round(v)} µs`;
+  return (
+    `CPU per check-in: hub ${f(hub)} + ${load.generator} ${f(gen)} + PostgreSQL ${f(pg)} = ${f(hub + gen + pg)}; ` +
+    `${cores} cores, all busy and never waiting, take at most ${perSec(most)} = ${(most / rawRate).toFixed(2)} of raw's ${perSec(rawRate)} ` +
+    `(raw per insert: pg clients ${f(rawClients)} + PostgreSQL ${f(rawPg)} = ${f(rawClients + rawPg)})`
+  );
+}
+
 function printLoad(l: LoadResult, target?: number) {
   const rate = l.created / l.seconds;
   say(
@@ -607,7 +644,7 @@ function printLoad(l: LoadResult, target?: number) {
   );
   say(`  statuses ${JSON.stringify(l.statusCounts)}; non-2xx ${l.non2xx}; errors ${l.errors}`);
   if (l.groups) say(`  transactions ${l.groups.count.toLocaleString('en-US')}, check-ins per transaction mean ${l.groups.mean.toFixed(1)}, max ${l.groups.max}`);
-  say(`  ${l.cpu}`);
+  say(`  ${cpuLine(l.cpu, l.generator)}`);
 }
 
 async function main(): Promise<number> {
@@ -647,7 +684,7 @@ async function main(): Promise<number> {
     const raw = await runRaw(hub.child.pid!, DURATION, Math.min(WARMUP, 3));
     const rawRate = raw.rows / raw.seconds;
     say(`raw: ${raw.rows.toLocaleString('en-US')} single-row transactions in ${raw.seconds} s = ${perSec(rawRate)}; latency p50 ${ms(raw.latency.p50)}, p99 ${ms(raw.latency.p99)}, max ${ms(raw.latency.max)}`);
-    say(`  ${raw.cpu}`);
+    say(`  ${raw.cpu ? cpuLine(raw.cpu, 'pg clients (this process)', 'hub (idle)') : 'CPU n/a'}`);
     if (raw.tableRows !== raw.committedTotal) throw new Error(`raw_checkins has ${raw.tableRows} rows but ${raw.committedTotal} inserts committed`);
 
     if (WARMUP > 0) load.push(await runAutocannon(hub, 'warm-up', Math.min(WARMUP, 2), RATE));
@@ -676,6 +713,7 @@ async function main(): Promise<number> {
       (throughput.groups ? ` (mean ${throughput.groups.mean.toFixed(1)} per transaction)` : ''));
     console.log(`raw:      ${perSec(rawRate)} single-row INSERT transactions, p50 ${ms(raw.latency.p50)}, p99 ${ms(raw.latency.p99)} at ${CONNECTIONS} clients`);
     console.log(`ratio:    hub/raw = ${ratio.toFixed(2)}`);
+    console.log(`ceiling:  ${cpuCeiling(throughput, raw, rawRate)}`);
     console.log(`fixed:    autocannon overallRate ${RATE}/s achieved ${perSec(fixedRate)}, p50 ${ms(fixed.latency.p50)}, p99 ${ms(fixed.latency.p99)}`);
     console.log(`paced:    open loop achieved ${perSec(paced.created / paced.seconds)}, p50 ${ms(paced.latency.p50)}, p99 ${ms(paced.latency.p99)} (from each request's due time)`);
     for (const line of check.lines) console.log(`db:       ${line}`);
