@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, PageQuery } from './schemas.js';
+import { Id, PageQuery, Text } from './schemas.js';
 
 /**
  * An IANA zone name the runtime's ICU knows (aliases such as Europe/Kyiv included, which
@@ -16,13 +16,7 @@ export const TimeZone = z.string().refine((tz) => {
   }
 }, 'must be an IANA time zone such as Europe/Berlin or UTC');
 
-// PostgreSQL text cannot hold NUL, and no display name needs control characters.
-const Name = z
-  .string()
-  .trim()
-  .min(1)
-  .max(200)
-  .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
+const Name = Text(200);
 /** A badge is printed or encoded on a card: the same printable, trimmed rules as an id. */
 export const Badge = Id;
 export const Pin = z.string().regex(/^\d{4,12}$/, 'must be 4 to 12 digits');

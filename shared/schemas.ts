@@ -5,7 +5,16 @@ export const Id = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[^\s\u0000-\u001f](?:[^\u0000-\u001f]*[^\s])?$/, 'must not be blank, have surrounding spaces or control characters');
+  .regex(/^[^\s\u0000-\u001f](?:[^\u0000-\u001f]*[^\s\u0000-\u001f])?$/, 'must not be blank, have surrounding spaces or control characters');
+
+/** Free text (names, statuses, device labels), trimmed. PostgreSQL text cannot hold NUL, and no such text needs control characters. */
+export const Text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
 
 export const CheckinType = z.enum(['in', 'out']);
 
@@ -15,11 +24,11 @@ export const PunchType = z.enum(['in', 'out', 'toggle']);
 export const CheckinInput = z
   .strictObject({
     employeeId: Id.optional(),
-    badge: z.string().min(1).max(64).optional(),
+    badge: Id.optional(),
     pin: z.string().regex(/^\d{4,12}$/, 'must be 4 to 12 digits').optional(),
     type: PunchType,
     siteId: Id.optional(),
-    deviceId: z.string().min(1).max(128).optional(),
+    deviceId: Text(128).optional(),
     occurredAt: z.iso.datetime({ offset: true }).optional(),
     eventId: z.uuid().optional(),
   })
@@ -85,8 +94,8 @@ export type PresenceEntry = z.infer<typeof PresenceEntry>;
 /** The older Attendance API's daily record, field for field. */
 export const LegacyRecordInput = z.strictObject({
   id: Id,
-  name: z.string().trim().min(1).max(200),
-  status: z.string().trim().min(1).max(50),
+  name: Text(200),
+  status: Text(50),
   date: z.iso.date(),
 });
 export type LegacyRecordInput = z.infer<typeof LegacyRecordInput>;

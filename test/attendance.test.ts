@@ -71,6 +71,9 @@ describe('older Attendance API routes', () => {
       ['not a date', { id: 'X1', name: 'n', status: 's', date: 'yesterday' }, 'date'],
       ['extra field', { id: 'X1', name: 'n', status: 's', date: '2026-01-01', admin: true }, '(body)'],
       ['blank name', { id: 'X1', name: '  ', status: 's', date: '2026-01-01' }, 'name'],
+      ['NUL in a name', { id: 'X1', name: 'n\u0000', status: 's', date: '2026-01-01' }, 'name'],
+      ['NUL in a status', { id: 'X1', name: 'n', status: 'in\u0000', date: '2026-01-01' }, 'status'],
+      ['NUL ending an id', { id: 'X1\u0000', name: 'n', status: 's', date: '2026-01-01' }, 'id'],
       ['array body', [{ id: 'X1' }], '(body)'],
     ];
     for (const [label, body, field] of cases) {

@@ -11,7 +11,7 @@ describe('check-in rules, idempotency, offline batches and presence', () => {
     seed: async (db) => {
       await makeSite(db, { id: 'S1', timeZone: 'Europe/Berlin' });
       await makeSite(db, { id: 'S2' });
-      for (const id of ['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'B1', 'B2', 'P1', 'P2']) await makeEmployee(db, { id, siteId: 'S1' });
+      for (const id of ['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'B1', 'B2', 'B3', 'P1', 'P2']) await makeEmployee(db, { id, siteId: 'S1' });
       await makeEmployee(db, { id: 'OFF', siteId: 'S1', active: false });
       await makeEmployee(db, { id: 'K1', siteId: 'S1', badge: 'BADGE-1' });
       await db('employees').insert({ id: 'K2', name: 'Pinned', site_id: 'S1', badge: 'BADGE-2', pin_hash: await hashPin('4711') });
@@ -162,6 +162,19 @@ describe('check-in rules, idempotency, offline batches and presence', () => {
       const kinds = await t.tdb.db('events').where('seq', '>=', created[0]).orderBy('seq').select('seq', 'kind');
       assert.deepEqual(kinds.map((e) => e.seq), [0, 1, 2, 3, 4].map((i) => created[0] + i));
       assert.deepEqual(kinds.map((e) => e.kind), ['checkin.recorded', 'checkin.recorded', 'checkin.recorded', 'presence.changed', 'presence.changed']);
+    });
+
+    it('an item with text PostgreSQL cannot store (NUL) is rejected alone; the rest are stored', async () => {
+      const ids = [randomUUID(), randomUUID(), randomUUID()];
+      const punches = [
+        { eventId: ids[0], employeeId: 'B3\u0000', type: 'in' },
+        { eventId: ids[1], employeeId: 'B3', type: 'in', deviceId: 'kiosk\u0000' },
+        { eventId: ids[2], employeeId: 'B3', type: 'in' },
+      ];
+      const res = await api(t.hub, 'POST', '/api/v1/checkins/batch', { punches });
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.body.data.map((r: any) => r.error?.code ?? r.status), ['validation_failed', 'validation_failed', 'created']);
+      assert.equal((await rows('B3')).length, 1);
     });
 
     it('rejects an empty batch and one over 1,000 punches as a whole', async () => {

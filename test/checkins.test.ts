@@ -104,6 +104,11 @@ describe('check-ins over REST', () => {
       ['extra field', { employeeId: 'E1', type: 'in', admin: true }, 400, 'validation_failed'],
       ['bad eventId', { employeeId: 'E1', type: 'in', eventId: 'not-a-uuid' }, 400, 'validation_failed'],
       ['bad occurredAt', { employeeId: 'E1', type: 'in', occurredAt: '27/11/2026' }, 400, 'validation_failed'],
+      // PostgreSQL text cannot hold NUL: each of these once reached the database and came back a 500.
+      ['NUL ending an employeeId', { employeeId: 'E1\u0000', type: 'in' }, 400, 'validation_failed'],
+      ['NUL ending a siteId', { employeeId: 'E1', type: 'in', siteId: 'S1\u0000' }, 400, 'validation_failed'],
+      ['NUL in a deviceId', { employeeId: 'E1', type: 'in', deviceId: 'kiosk\u00001' }, 400, 'validation_failed'],
+      ['NUL in a badge', { badge: 'B\u00001', type: 'in' }, 400, 'validation_failed'],
       ['JSON null', 'null', 400, 'invalid_json'],
       ['a string body', '"in"', 400, 'invalid_json'],
       ['form-encoded body', 'employeeId=E1&type=in', 415, 'unsupported_media_type', { 'content-type': 'application/x-www-form-urlencoded' }],

@@ -211,6 +211,8 @@ describe('employees over REST', () => {
       ['a PIN with letters', 'POST', '/api/v1/employees', { id: 'X', name: 'X', pin: '12ab' }, 'validation_failed'],
       ['a numeric PIN', 'POST', '/api/v1/employees', { id: 'X', name: 'X', pin: 1234 }, 'validation_failed'],
       ['a control character in a name', 'POST', '/api/v1/employees', { id: 'X', name: 'X\u0000Y' }, 'validation_failed'],
+      ['NUL ending an id', 'POST', '/api/v1/employees', { id: 'X\u0000', name: 'X' }, 'validation_failed'],
+      ['NUL ending a badge', 'POST', '/api/v1/employees', { id: 'X', name: 'X', badge: 'B\u0000' }, 'validation_failed'],
       ['null siteId on create', 'POST', '/api/v1/employees', { id: 'X', name: 'X', siteId: null }, 'validation_failed'],
       ['malformed JSON in PATCH', 'PATCH', '/api/v1/employees/E1', '{', 'invalid_json'],
       ['an extra field in PATCH', 'PATCH', '/api/v1/employees/E1', { name: 'Ann', id: 'E7' }, 'validation_failed'],
