@@ -62,13 +62,21 @@ describe('read cache', () => {
   });
 
   describe('versioned store semantics', () => {
-    const stores: Array<[string, (ctx: Mocha.Context) => CacheStore]> = [
-      ['memory', () => new MemoryStore()],
-      ['redis', (ctx) => new RedisStore(new Redis(requireRedis(ctx), { lazyConnect: false }), uniquePrefix('store'))],
+    const stores: Array<[string, (ctx: Mocha.Context) => { store: CacheStore; close: () => Promise<void> }]> = [
+      ['memory', () => ({ store: new MemoryStore(), close: async () => {} })],
+      [
+        'redis',
+        (ctx) => {
+          const url = requireRedis(ctx);
+          const prefix = uniquePrefix('store');
+          const redis = new Redis(url);
+          return { store: new RedisStore(redis, prefix), close: async () => void (await redis.quit(), await dropKeys(url, prefix)) };
+        },
+      ],
     ];
     for (const [name, make] of stores) {
       it(`${name}: a reader that raced a writer cannot store the value the writer replaced`, async function () {
-        const store = make(this);
+        const { store, close } = make(this);
         try {
           const cache = createCache(store, 60, logger);
           let db = 'old';
@@ -88,7 +96,7 @@ describe('read cache', () => {
           assert.equal(await cache.getOrLoad('k', async () => db), 'new');
           assert.equal(await cache.getOrLoad('k', async () => 'loader must not run on a hit'), 'new');
         } finally {
-          if (store instanceof RedisStore) await (store as unknown as { redis: Redis }).redis.quit();
+          await close();
         }
       });
     }
