@@ -40,7 +40,8 @@ export function createDashboardClient(opts: {
 
   const subscribe = () => {
     socket.emit('subscribe', { ...filter, since: lastSeq }, (ack) => {
-      if (!ack.ok) return opts.onError?.(ack.error);
+      // A superseded subscribe is answered too; the later one's ack is what counts.
+      if (!ack.ok) return ack.error.code === 'superseded' ? undefined : opts.onError?.(ack.error);
       // A first subscribe starts from the snapshot's seq; a resumed one keeps its own place.
       lastSeq ??= ack.seq;
       opts.onSubscribed?.(ack);

@@ -92,6 +92,24 @@ describe('live events on one node: replay, presence, kiosk sockets', () => {
     assert.equal(dash.acks.length, 0, 'the client library was refused too');
   });
 
+  it('a subscribe replaced by a later one before it was answered still gets an ack, saying so', async () => {
+    const dash = watch({ sites: ['S1'] });
+    await until(() => dash.acks.length === 1);
+    const [first, second] = await Promise.all([
+      dash.client.socket.emitWithAck('subscribe', { sites: ['S1'] }),
+      dash.client.socket.emitWithAck('subscribe', { employees: ['A1'] }),
+    ]);
+    assert.equal(!first.ok && first.error.code, 'superseded');
+    assert.equal(second.ok, true);
+    // The client library, asked twice, reports only the answer to the later one.
+    dash.client.resubscribe({ sites: ['S1'] });
+    dash.client.resubscribe({ employees: ['A1'] });
+    await until(() => dash.acks.length === 2);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(dash.errors, []);
+    assert.equal(dash.acks.length, 2);
+  });
+
   it('after a dropped connection the client resubscribes from its last seq and misses nothing', async () => {
     const dash = watch({ employees: ['A3'] });
     await until(() => dash.acks.length === 1);

@@ -42,13 +42,15 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
       const { sites, employees, since } = parsed.data;
       reset();
       const mine = generation;
+      // A later subscribe on this socket replaced this one before it was answered: it still gets an answer.
+      const superseded = () => ack({ ok: false, error: { code: 'superseded', message: 'a later subscribe on this socket replaced this one' } });
       const replay: { generation: number; queue: HubEvent[] } = { generation: mine, queue: [] };
       socket.data.replay = replay;
       socket.join([REPLAYING, ...roomsForFilter({ sites, employees })]);
       const upTo = stream.delivered;
       try {
         const snapshot = await presence.snapshot(sites ?? []);
-        if (mine !== generation) return;
+        if (mine !== generation) return superseded();
         const from = since ?? Math.min(snapshot.seq, upTo);
         // seq: without `since`, what the snapshot is as of (events after it follow); with it, this node's head.
         ack({ ok: true, seq: since === undefined ? from : upTo, presence: snapshot.presence });
@@ -64,7 +66,7 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
         socket.data.replay = null;
         socket.leave(REPLAYING);
       } catch (err) {
-        if (mine !== generation) return;
+        if (mine !== generation) return superseded();
         reset();
         if (err instanceof AppError) return ack({ ok: false, error: { code: err.code, message: err.message } });
         logger.error({ err }, 'subscribe failed');

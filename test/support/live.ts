@@ -1,21 +1,29 @@
 import { createDashboardClient, type DashboardClient } from '../../shared/client.js';
 import type { LiveEvent } from '../../shared/events.js';
-import type { SubscribeAck } from '../../shared/schemas.js';
+import type { ErrorBody, SubscribeAck } from '../../shared/schemas.js';
 
-export type Recorder = { client: DashboardClient; events: LiveEvent[]; acks: Array<Extract<SubscribeAck, { ok: true }>>; seqs(): number[] };
+export type Recorder = {
+  client: DashboardClient;
+  events: LiveEvent[];
+  acks: Array<Extract<SubscribeAck, { ok: true }>>;
+  errors: ErrorBody[];
+  seqs(): number[];
+};
 
 /** A dashboard built on the shared client library that records everything it is handed. */
 export function recordDashboard(url: string, filter: { sites?: string[]; employees?: string[]; since?: number } = {}): Recorder {
   const events: LiveEvent[] = [];
   const acks: Recorder['acks'] = [];
+  const errors: ErrorBody[] = [];
   const client = createDashboardClient({
     url,
     ...filter,
     onEvent: (e) => events.push(e),
     onSubscribed: (ack) => acks.push(ack),
+    onError: (error) => errors.push(error),
     socket: { transports: ['websocket'], reconnectionDelay: 50, reconnectionDelayMax: 200 },
   });
-  return { client, events, acks, seqs: () => events.map((e) => e.payload.seq) };
+  return { client, events, acks, errors, seqs: () => events.map((e) => e.payload.seq) };
 }
 
 export async function until(check: () => boolean, ms = 10_000, what = 'condition') {
