@@ -1,3 +1,5 @@
+import type { ErrorBody } from '../shared/schemas.js';
+
 /** An error a caller can act on: HTTP status plus a stable machine code. */
 export class AppError extends Error {
   constructor(
@@ -7,6 +9,11 @@ export class AppError extends Error {
     readonly details?: unknown,
   ) {
     super(message);
+  }
+
+  /** What callers see, in a REST response, a batch item or a socket ack alike. */
+  body(): ErrorBody {
+    return { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) };
   }
 }
 

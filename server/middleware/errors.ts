@@ -33,9 +33,7 @@ export function errorHandler(logger: Logger) {
       if (error.status >= 500) logger.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
       ctx.status = error.status;
       const render = ctx.state.renderError as ((e: AppError) => unknown) | undefined;
-      ctx.body = render
-        ? render(error)
-        : { error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) } };
+      ctx.body = render ? render(error) : { error: error.body() };
     }
   };
 }

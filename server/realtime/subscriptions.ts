@@ -1,5 +1,5 @@
 import { SubscribeRequest } from '../../shared/schemas.js';
-import { AppError } from '../errors.js';
+import { AppError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { HubEvent } from '../repositories/events.js';
 import type { FeedService } from '../services/feed.js';
@@ -36,7 +36,7 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
       if (typeof ack !== 'function') return;
       const parsed = SubscribeRequest.safeParse(request ?? {});
       if (!parsed.success) {
-        ack({ ok: false, error: { code: 'validation_failed', message: 'subscribe request is invalid', details: fieldIssues(parsed.error) } });
+        ack({ ok: false, error: new ValidationError(fieldIssues(parsed.error), 'subscribe request is invalid').body() });
         return;
       }
       const { sites, employees, since } = parsed.data;
@@ -68,7 +68,7 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
       } catch (err) {
         if (mine !== generation) return superseded();
         reset();
-        if (err instanceof AppError) return ack({ ok: false, error: { code: err.code, message: err.message } });
+        if (err instanceof AppError) return ack({ ok: false, error: err.body() });
         logger.error({ err }, 'subscribe failed');
         ack({ ok: false, error: { code: 'unavailable', message: 'could not subscribe; try again' } });
       }

@@ -104,9 +104,5 @@ export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: 
 
 function rejected(eventId: string | null, err: unknown): BatchItemResult {
   if (!(err instanceof AppError)) throw err;
-  return {
-    eventId,
-    status: 'rejected',
-    error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) },
-  };
+  return { eventId, status: 'rejected', error: err.body() };
 }
