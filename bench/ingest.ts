@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { pino } from 'pino';
 import { migrate } from '../server/db/liquibase.js';
-import { freePort, httpStatus, machineTicks, procTicks, sleep, ticksBetween, ticksByName, TICKS_PER_SEC, withDatabase } from './support.js';
+import { freePort, httpStatus, machineTicks, procTicks, query, sleep, ticksBetween, ticksByName, TICKS_PER_SEC, withDatabase } from './support.js';
 
 // ---- autocannon (CommonJS, no bundled types: the few parts used here) ----
 
@@ -100,16 +100,6 @@ const say = (msg: string) => console.log(`[${((performance.now() - started) / 10
 
 // ---- small helpers ----
 
-async function adminQuery(sql: string, url = ADMIN_URL): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Exact percentiles of a sample (ms). */
 function percentiles(samples: number[]): { p50: number; p99: number; max: number; n: number } {
   const s = Float64Array.from(samples).sort();
@@ -165,8 +155,8 @@ function cpuLine(u: CpuUse, selfLabel: string, hubLabel = 'hub'): string {
 
 async function createBenchDatabase(): Promise<void> {
   say(`creating database ${DB_NAME}`);
-  await adminQuery(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await adminQuery(`CREATE DATABASE ${DB_NAME}`);
+  await query(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await query(ADMIN_URL, `CREATE DATABASE ${DB_NAME}`);
   say('migrating it with Liquibase (a cold update takes a few seconds)');
   await migrate(DB_URL, pino({ level: 'warn' }));
   say(`seeding ${SITES} sites and ${EMPLOYEES.toLocaleString('en-US')} employees`);
@@ -198,7 +188,7 @@ async function createBenchDatabase(): Promise<void> {
 }
 
 async function dropBenchDatabase(): Promise<void> {
-  await adminQuery(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await query(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
   say(`dropped database ${DB_NAME}`);
 }
 

@@ -4,13 +4,13 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { pino } from 'pino';
 import { parse } from 'yaml';
 import { loadConfig } from '../server/config.js';
 import { CHANGELOG_FILE, jdbcFromUrl, migrate } from '../server/db/liquibase.js';
 import { createEmptyDatabase, createTestDatabase } from './support/db.js';
 import { startTestHub } from './support/hub.js';
+import { query } from './support/pg.js';
 
 /**
  * docker-compose.yml is checked by reading it (no Docker engine runs here): the services are wired
@@ -112,16 +112,6 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, output }));
   });
-}
-
-async function query(url: string, sql: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 describe('docker-compose.yml', () => {

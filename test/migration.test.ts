@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { pino } from 'pino';
 import { createDb } from '../server/db/knex.js';
 import { migrate, runLiquibase } from '../server/db/liquibase.js';
 import { createEmptyDatabase, createTestDatabase } from './support/db.js';
+import { query } from './support/pg.js';
 import { api, startTestHub } from './support/hub.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -22,28 +22,20 @@ const runLegacyChangelog = (url: string) =>
     changelogFile: 'migration/db.changelog-master.xml',
   });
 
-async function query(url: string, sql: string, params: unknown[] = []): Promise<any[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const select = async (url: string, sql: string, params: unknown[] = []) => (await query(url, sql, params)).rows;
 
 const changelog = (url: string) =>
-  query(url, 'SELECT id, author, filename, md5sum, dateexecuted, orderexecuted FROM databasechangelog ORDER BY orderexecuted');
+  select(url, 'SELECT id, author, filename, md5sum, dateexecuted, orderexecuted FROM databasechangelog ORDER BY orderexecuted');
 
 async function tablesPresent(url: string): Promise<string[]> {
-  const rows = await query(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name = ANY($1)", [
+  const rows = await select(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name = ANY($1)", [
     HUB_TABLES,
   ]);
   return rows.map((r) => r.table_name).sort();
 }
 
 async function recordColumns(url: string): Promise<string[]> {
-  const rows = await query(url, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'records'");
+  const rows = await select(url, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'records'");
   return rows.map((r) => r.column_name).sort();
 }
 
@@ -135,7 +127,7 @@ describe('Liquibase migrations', function () {
         return true;
       });
 
-      assert.deepEqual(await query(empty.url, 'SELECT id, name, status, date FROM records'), [
+      assert.deepEqual(await select(empty.url, 'SELECT id, name, status, date FROM records'), [
         { id: 'E404', name: 'No Date', status: 'present', date: null },
       ]);
       const ids = (await changelog(empty.url)).map((r) => r.id);

@@ -1,19 +1,13 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { createDb, type Knex } from '../../server/db/knex.js';
-import { withDatabase } from './global.js';
+import { query, withDatabase } from './pg.js';
 
 let counter = 0;
 
 export type TestDatabase = { url: string; name: string; db: Knex; drop(): Promise<void> };
 
-export async function adminQuery(sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: process.env.HUB_TEST_ADMIN_URL });
-  await client.connect();
-  try {
-    return await client.query(sql, params);
-  } finally {
-    await client.end();
-  }
+export function adminQuery(sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  return query(process.env.HUB_TEST_ADMIN_URL!, sql, params);
 }
 
 /** A fresh database cloned from the migrated template: isolated per test file, ready in milliseconds. */

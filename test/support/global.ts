@@ -1,7 +1,7 @@
-import pg from 'pg';
 import { pino } from 'pino';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../server/db/embedded.js';
 import { migrate } from '../../server/db/liquibase.js';
+import { query, withDatabase } from './pg.js';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -36,17 +36,5 @@ export async function mochaGlobalTeardown() {
 }
 
 async function admin(sql: string) {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
+  await query(adminUrl, sql);
 }
