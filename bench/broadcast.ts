@@ -29,6 +29,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Server } from 'socket.io';
 import { io as ioClient } from 'socket.io-client';
+import { queryOnce, withDatabase } from '../server/db/admin.js';
 import { migrate } from '../server/db/liquibase.js';
 import { createDashboardClient, type HubSocket } from '../shared/client.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../shared/events.js';
@@ -40,13 +41,11 @@ import {
   machineTicks,
   MsHistogram,
   procTicks,
-  query,
   rssKiB,
   sleep,
   TICKS_PER_SEC,
   ticksBetween,
   ticksByName,
-  withDatabase,
 } from './support.js';
 
 const { values: flags } = parseArgs({
@@ -757,7 +756,7 @@ function loadBody(kind: Kind, ctx: Ctx): (node: number) => string {
 const loadPath = (kind: Kind) => (kind === 'hub' ? '/api/v1/checkins' : '/emit');
 
 async function seqHead(dbUrl: string): Promise<number> {
-  return Number((await query(dbUrl, 'SELECT value FROM event_seq WHERE id = 1')).rows[0].value);
+  return Number((await queryOnce(dbUrl, 'SELECT value FROM event_seq WHERE id = 1')).rows[0].value);
 }
 
 const per = (r: PhaseResult['rss'][number], k: keyof Mem) => ((r.after[k] - r.before[k]) / r.sockets).toFixed(1);
@@ -840,7 +839,7 @@ async function runPhase(kind: Kind, nodes: NodeProc[], ctx: Ctx, opts: { sockets
   const expectedBySite = new Map<string, { checkins: number; presence: number }>();
   if (kind === 'hub') {
     const toSeq = await seqHead(ctx.dbUrl);
-    const { rows } = await query(
+    const { rows } = await queryOnce(
       ctx.dbUrl,
       `SELECT kind, site_id, count(*)::int AS n FROM events WHERE seq > $1 AND seq <= $2 GROUP BY kind, site_id`,
       [fromSeq, toSeq],
@@ -854,7 +853,7 @@ async function runPhase(kind: Kind, nodes: NodeProc[], ctx: Ctx, opts: { sockets
     const committed = [...expectedBySite.values()].reduce((s, e) => s + e.checkins, 0);
     // The events of one transaction share its now() (events.created_at): group-commit sizes.
     const g = (
-      await query(
+      await queryOnce(
         ctx.dbUrl,
         `SELECT count(*)::int AS n, coalesce(max(c), 0)::int AS max FROM
            (SELECT created_at, count(*) FILTER (WHERE kind = 'checkin.recorded') AS c FROM events WHERE seq > $1 AND seq <= $2 GROUP BY created_at) t`,
@@ -909,7 +908,7 @@ async function runPhase(kind: Kind, nodes: NodeProc[], ctx: Ctx, opts: { sockets
   result.clientLoop = { p99: Math.max(...reports.map((r) => r.loopDelayMs.p99)), max: Math.max(...reports.map((r) => r.loopDelayMs.max)) };
   for (const [i, n] of nodes.entries()) rss[i]!.afterLoad = rssKiB(n.pid);
   if (keepSamples) {
-    const { rows } = await query(
+    const { rows } = await queryOnce(
       ctx.dbUrl,
       `SELECT b.seq::int AS seq, extract(epoch FROM b.at) * 1000 AS ms FROM bench_commit b JOIN events e USING (seq)
         WHERE b.seq > $1 AND e.kind = 'checkin.recorded'`,
@@ -996,7 +995,7 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   cleanups.push(async () => {
-    await query(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+    await queryOnce(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
     say(`dropped database ${DB_NAME}`);
   });
   cleanups.push(async () => {
@@ -1013,13 +1012,13 @@ async function main(): Promise<number> {
   });
 
   say(`creating database ${DB_NAME}`);
-  await query(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await query(ADMIN_URL, `CREATE DATABASE ${DB_NAME}`);
+  await queryOnce(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await queryOnce(ADMIN_URL, `CREATE DATABASE ${DB_NAME}`);
   say('migrating it with Liquibase');
   await migrate(dbUrl, pino({ level: 'warn' }));
   say(`seeding ${SITES} sites and ${num(EMPLOYEES)} employees`);
-  await query(dbUrl, `INSERT INTO sites (id, name) SELECT 'S' || lpad(g::text, 2, '0'), 'Site ' || g FROM generate_series(1, $1::int) g`, [SITES]);
-  await query(
+  await queryOnce(dbUrl, `INSERT INTO sites (id, name) SELECT 'S' || lpad(g::text, 2, '0'), 'Site ' || g FROM generate_series(1, $1::int) g`, [SITES]);
+  await queryOnce(
     dbUrl,
     `INSERT INTO employees (id, name, site_id)
      SELECT 'E' || lpad(g::text, 6, '0'), 'Employee ' || g, 'S' || lpad((1 + g % $2::int)::text, 2, '0') FROM generate_series(1, $1::int) g`,
@@ -1028,18 +1027,18 @@ async function main(): Promise<number> {
   if (flags['commit-stamps']) {
     // Diagnostic, in the bench database only: a deferred constraint trigger runs at COMMIT, so it stamps
     // when each transaction commits (recordedAt is its start). It adds one insert per event to the hub's work.
-    await query(dbUrl, 'CREATE TABLE bench_commit (seq bigint PRIMARY KEY, at timestamptz NOT NULL)');
-    await query(
+    await queryOnce(dbUrl, 'CREATE TABLE bench_commit (seq bigint PRIMARY KEY, at timestamptz NOT NULL)');
+    await queryOnce(
       dbUrl,
       `CREATE FUNCTION bench_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN INSERT INTO bench_commit VALUES (NEW.seq, clock_timestamp()); RETURN NULL; END $$`,
     );
-    await query(dbUrl, 'CREATE CONSTRAINT TRIGGER bench_stamp AFTER INSERT ON events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bench_stamp()');
+    await queryOnce(dbUrl, 'CREATE CONSTRAINT TRIGGER bench_stamp AFTER INSERT ON events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bench_stamp()');
   }
   // Only the seeded tables: statistics saying `events` is empty would give the hub's connections a cached
   // sequential scan for the checkins → events foreign-key check (see BENCHMARKS.md, Ingest).
-  await query(dbUrl, 'ANALYZE sites, employees');
-  const pgVersion = (await query(dbUrl, 'SHOW server_version')).rows[0].server_version as string;
+  await queryOnce(dbUrl, 'ANALYZE sites, employees');
+  const pgVersion = (await queryOnce(dbUrl, 'SHOW server_version')).rows[0].server_version as string;
   const machine = `${machineSummary()}, PostgreSQL ${pgVersion}, Redis at ${REDIS_URL}; load average at start ${os.loadavg()[0]!.toFixed(2)}; code ${codeVersion()}`;
   say(`machine: ${machine}`);
 

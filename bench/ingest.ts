@@ -24,7 +24,8 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { pino } from 'pino';
 import { migrate } from '../server/db/liquibase.js';
-import { freePort, httpStatus, machineTicks, procTicks, query, sleep, ticksBetween, ticksByName, TICKS_PER_SEC, withDatabase } from './support.js';
+import { queryOnce, withDatabase } from '../server/db/admin.js';
+import { freePort, httpStatus, machineTicks, procTicks, sleep, ticksBetween, ticksByName, TICKS_PER_SEC } from './support.js';
 
 // ---- autocannon (CommonJS, no bundled types: the few parts used here) ----
 
@@ -155,8 +156,8 @@ function cpuLine(u: CpuUse, selfLabel: string, hubLabel = 'hub'): string {
 
 async function createBenchDatabase(): Promise<void> {
   say(`creating database ${DB_NAME}`);
-  await query(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await query(ADMIN_URL, `CREATE DATABASE ${DB_NAME}`);
+  await queryOnce(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await queryOnce(ADMIN_URL, `CREATE DATABASE ${DB_NAME}`);
   say('migrating it with Liquibase (a cold update takes a few seconds)');
   await migrate(DB_URL, pino({ level: 'warn' }));
   say(`seeding ${SITES} sites and ${EMPLOYEES.toLocaleString('en-US')} employees`);
@@ -188,7 +189,7 @@ async function createBenchDatabase(): Promise<void> {
 }
 
 async function dropBenchDatabase(): Promise<void> {
-  await query(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await queryOnce(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
   say(`dropped database ${DB_NAME}`);
 }
 

@@ -7,10 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { parse } from 'yaml';
 import { loadConfig } from '../server/config.js';
+import { queryOnce } from '../server/db/admin.js';
 import { CHANGELOG_FILE, jdbcFromUrl, migrate } from '../server/db/liquibase.js';
 import { createEmptyDatabase, createTestDatabase } from './support/db.js';
 import { startTestHub } from './support/hub.js';
-import { query } from './support/pg.js';
 
 /**
  * docker-compose.yml is checked by reading it (no Docker engine runs here): the services are wired
@@ -223,7 +223,7 @@ describe('docker-compose.yml', () => {
           .map((f) => fs.readFileSync(path.join(repoRoot, 'liquibase/changesets', f), 'utf8').match(/<changeSet\b/g)?.length ?? 0)
           .reduce((a, b) => a + b, 0);
         assert.ok(changesets > 0);
-        const count = async () => Number((await query(db.url, 'SELECT count(*) AS n FROM databasechangelog')).rows[0].n);
+        const count = async () => Number((await queryOnce(db.url, 'SELECT count(*) AS n FROM databasechangelog')).rows[0].n);
         assert.equal(await count(), changesets);
 
         // The hub's own migration (npm run migrate / MIGRATE_ON_START) sees the same changesets as applied.

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createDb } from '../server/db/knex.js';
+import { queryOnce } from '../server/db/admin.js';
 import { migrate, runLiquibase } from '../server/db/liquibase.js';
 import { createEmptyDatabase, createTestDatabase } from './support/db.js';
-import { query } from './support/pg.js';
 import { api, startTestHub } from './support/hub.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -22,7 +22,7 @@ const runLegacyChangelog = (url: string) =>
     changelogFile: 'migration/db.changelog-master.xml',
   });
 
-const select = async (url: string, sql: string, params: unknown[] = []) => (await query(url, sql, params)).rows;
+const select = async (url: string, sql: string, params: unknown[] = []) => (await queryOnce(url, sql, params)).rows;
 
 const changelog = (url: string) =>
   select(url, 'SELECT id, author, filename, md5sum, dateexecuted, orderexecuted FROM databasechangelog ORDER BY orderexecuted');
@@ -54,7 +54,7 @@ describe('Liquibase migrations', function () {
         { id: 'E010', name: '', status: 'absent', date: '2024-02-28' },
       ];
       for (const r of old) {
-        await query(empty.url, 'INSERT INTO records (id, name, status, date) VALUES ($1, $2, $3, $4)', [r.id, r.name, r.status, r.date]);
+        await queryOnce(empty.url, 'INSERT INTO records (id, name, status, date) VALUES ($1, $2, $3, $4)', [r.id, r.name, r.status, r.date]);
       }
 
       const before = await changelog(empty.url);
@@ -120,7 +120,7 @@ describe('Liquibase migrations', function () {
     const empty = await createEmptyDatabase();
     try {
       await runLegacyChangelog(empty.url);
-      await query(empty.url, "INSERT INTO records (id, name, status, date) VALUES ('E404', 'No Date', 'present', NULL)");
+      await queryOnce(empty.url, "INSERT INTO records (id, name, status, date) VALUES ('E404', 'No Date', 'present', NULL)");
 
       await assert.rejects(migrate(empty.url, logger), (err: Error) => {
         assert.match(err.message, /records has rows with no date/);

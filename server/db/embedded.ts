@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import pg from 'pg';
 import type { Logger } from '../logger.js';
+import { queryOnce, withDatabase } from './admin.js';
 
 export type EmbeddedDatabase = { url: string; stop: () => Promise<void> };
 
@@ -57,10 +57,11 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, logge
       `embedded PostgreSQL did not start on port ${port} (data in ${pgDir}): ${recent.slice(-5).join(' | ') || String(err)}`,
     );
   }
-  await ensureDatabase(port);
+  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
+  await ensureDatabase(url);
   logger.info({ port, dir: pgDir }, 'embedded PostgreSQL is running');
   return {
-    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
+    url,
     stop: async () => {
       await server.stop();
       logger.info('embedded PostgreSQL stopped');
@@ -68,15 +69,10 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, logge
   };
 }
 
-async function ensureDatabase(port: number): Promise<void> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-    if (!rowCount) await client.query(`CREATE DATABASE ${DATABASE}`);
-  } finally {
-    await client.end();
-  }
+async function ensureDatabase(url: string): Promise<void> {
+  const server = withDatabase(url, 'postgres');
+  const { rowCount } = await queryOnce(server, 'SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+  if (!rowCount) await queryOnce(server, `CREATE DATABASE ${DATABASE}`);
 }
 
 function binariesDir(): string {

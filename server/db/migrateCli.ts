@@ -5,9 +5,9 @@
  *   rollback [N]   roll back the last N changesets (default 1)
  * Uses DATABASE_URL, else the embedded PostgreSQL in DATA_DIR, as the hub does.
  */
-import pg from 'pg';
 import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
+import { queryOnce } from './admin.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.js';
 import { migrate, runLiquibase } from './liquibase.js';
 
@@ -48,18 +48,10 @@ async function main(argv: string[]): Promise<void> {
  * it held. Rollback stops at the hub's own changesets.
  */
 async function refuseLegacyRollback(url: string, count: number): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query(
-      `SELECT count(*)::int AS n FROM databasechangelog WHERE NOT (id = '1' AND author = 'Abhishek Dubey')`,
-    );
-    const hub = rows[0].n as number;
-    if (count > hub) {
-      throw new UsageError(`only ${hub} of the hub's changesets are applied; rolling back ${count} would drop the older service's records`);
-    }
-  } finally {
-    await client.end();
+  const { rows } = await queryOnce(url, `SELECT count(*)::int AS n FROM databasechangelog WHERE NOT (id = '1' AND author = 'Abhishek Dubey')`);
+  const hub = rows[0].n as number;
+  if (count > hub) {
+    throw new UsageError(`only ${hub} of the hub's changesets are applied; rolling back ${count} would drop the older service's records`);
   }
 }
 

@@ -1,13 +1,13 @@
 import type pg from 'pg';
 import { createDb, type Knex } from '../../server/db/knex.js';
-import { query, withDatabase } from './pg.js';
+import { queryOnce, withDatabase } from '../../server/db/admin.js';
 
 let counter = 0;
 
 export type TestDatabase = { url: string; name: string; db: Knex; drop(): Promise<void> };
 
 export function adminQuery(sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
-  return query(process.env.HUB_TEST_ADMIN_URL!, sql, params);
+  return queryOnce(process.env.HUB_TEST_ADMIN_URL!, sql, params);
 }
 
 /** A fresh database cloned from the migrated template: isolated per test file, ready in milliseconds. */

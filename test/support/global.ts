@@ -1,7 +1,8 @@
 import { pino } from 'pino';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../server/db/embedded.js';
 import { migrate } from '../../server/db/liquibase.js';
-import { query, withDatabase } from './pg.js';
+import { queryOnce, withDatabase } from '../../server/db/admin.js';
+import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -10,6 +11,7 @@ import path from 'node:path';
  * with the real Liquibase changelog, and let each test file clone it (CREATE DATABASE … TEMPLATE).
  */
 let embedded: EmbeddedDatabase | null = null;
+let embeddedDir = '';
 let adminUrl = '';
 let template = '';
 
@@ -18,23 +20,21 @@ export async function mochaGlobalSetup() {
   if (process.env.DATABASE_URL) {
     adminUrl = process.env.DATABASE_URL;
   } else {
-    const dir = path.join(os.tmpdir(), `hub-test-pg-${process.pid}`);
-    embedded = await startEmbeddedPostgres(dir, 20000 + (process.pid % 20000), logger);
+    embeddedDir = path.join(os.tmpdir(), `hub-test-pg-${process.pid}`);
+    embedded = await startEmbeddedPostgres(embeddedDir, 20000 + (process.pid % 20000), logger);
     adminUrl = embedded.url;
   }
   template = `hub_tpl_${process.pid}`;
-  await admin(`DROP DATABASE IF EXISTS ${template}`);
-  await admin(`CREATE DATABASE ${template}`);
+  await queryOnce(adminUrl, `DROP DATABASE IF EXISTS ${template}`);
+  await queryOnce(adminUrl, `CREATE DATABASE ${template}`);
   await migrate(withDatabase(adminUrl, template), logger);
   process.env.HUB_TEST_ADMIN_URL = adminUrl;
   process.env.HUB_TEST_TEMPLATE = template;
 }
 
 export async function mochaGlobalTeardown() {
-  await admin(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`).catch(() => {});
+  await queryOnce(adminUrl, `DROP DATABASE IF EXISTS ${template} WITH (FORCE)`).catch(() => {});
   await embedded?.stop();
-}
-
-async function admin(sql: string) {
-  await query(adminUrl, sql);
+  // A run's embedded cluster is its own (62 MB); nothing reuses it.
+  if (embeddedDir) await fs.rm(embeddedDir, { recursive: true, force: true });
 }
