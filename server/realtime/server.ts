@@ -13,7 +13,7 @@ export interface InterServerEvents {
 
 /** Per-socket state: events held back while a replay is being sent. */
 export interface SocketData {
-  replay: { generation: number; queue: HubEvent[] } | null;
+  replay: { queue: HubEvent[] } | null;
 }
 
 export type HubIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

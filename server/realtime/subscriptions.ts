@@ -44,7 +44,7 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
       const mine = generation;
       // A later subscribe on this socket replaced this one before it was answered: it still gets an answer.
       const superseded = () => ack({ ok: false, error: { code: 'superseded', message: 'a later subscribe on this socket replaced this one' } });
-      const replay: { generation: number; queue: HubEvent[] } = { generation: mine, queue: [] };
+      const replay: { queue: HubEvent[] } = { queue: [] };
       socket.data.replay = replay;
       socket.join([REPLAYING, ...roomsForFilter({ sites, employees })]);
       const upTo = stream.delivered;
