@@ -13,8 +13,8 @@ describe('group commit', () => {
       batches.push(items);
       await new Promise<void>((r) => gates.push(r));
       running--;
-      return items.map((i) => (i < 0 ? new Error(`bad ${i}`) : i * 10));
-    }, 4);
+      return { results: items.map((i) => (i < 0 ? new Error(`bad ${i}`) : i * 10)) };
+    }, { maxBatch: 4 });
 
     const first = committer.submit([1]);
     const rest = [committer.submit([2]), committer.submit([3, 4]), committer.submit([5, 6, 7]), committer.submit([-1])];
@@ -41,11 +41,41 @@ describe('group commit', () => {
     const committer = createGroupCommitter<number, number>(async (items) => {
       calls++;
       if (calls === 1) throw new Error('database down');
-      return items;
-    }, 10);
+      return { results: items };
+    }, { maxBatch: 10 });
     const a = committer.submit([1]);
     const b = committer.submit([2]);
     await assert.rejects(a, /database down/);
     assert.deepEqual(await b, [2]);
+  });
+
+  it('sends the next batch before answering the last one, runs `after` before its callers hear, and calls idle when dry', async () => {
+    const log: string[] = [];
+    let idle = 0;
+    const committer = createGroupCommitter<number, number>(
+      async (items) => {
+        log.push(`commit ${items}`);
+        await new Promise((r) => setTimeout(r, 5));
+        return {
+          results: items,
+          after: async () => {
+            log.push(`after ${items} begins`);
+            await new Promise((r) => setTimeout(r, 5));
+            log.push(`after ${items} ends`);
+          },
+        };
+      },
+      { maxBatch: 10, idle: () => idle++ },
+    );
+    const first = committer.submit([1]).then(() => log.push('answered 1'));
+    await new Promise((r) => setImmediate(r));
+    const second = committer.submit([2]).then(() => log.push('answered 2'));
+    await Promise.all([first, second]);
+    await committer.drain();
+    assert.deepEqual(log, ['commit 1', 'commit 2', 'after 1 begins', 'after 1 ends', 'answered 1', 'after 2 begins', 'after 2 ends', 'answered 2']);
+    assert.equal(idle, 1, 'idle once, when the queue ran dry');
+    await committer.submit([3]);
+    await committer.drain();
+    assert.equal(idle, 2);
   });
 });

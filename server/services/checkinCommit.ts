@@ -1,7 +1,6 @@
 import type { Checkin, PresenceChanged } from '../../shared/schemas.js';
-import type { Knex } from '../db/knex.js';
 import { AppError, NotFoundError } from '../errors.js';
-import { runCheckinBatch } from '../repositories/checkinBatch.js';
+import type { CheckinLedger } from '../repositories/checkinBatch.js';
 import type { HubEvent } from '../repositories/events.js';
 import { insertPunch, judgePunch, type TimelinePunch } from './checkinRules.js';
 
@@ -30,7 +29,7 @@ export type CommitOutcome = {
  * before (or earlier in this group) is returned as a duplicate, never stored twice. Punches are
  * judged in occurredAt order; the valid ones are stored with consecutive seqs, the rest are errors.
  */
-export async function commitPunches(db: Knex, punches: Punch[], longestShiftMs: number): Promise<CommitOutcome> {
+export async function commitPunches(ledger: CheckinLedger, punches: Punch[], longestShiftMs: number): Promise<CommitOutcome> {
   const results: Array<PunchResult | Error> = new Array(punches.length);
   const touchedSites = new Set<string>();
   const read = {
@@ -39,7 +38,7 @@ export async function commitPunches(db: Knex, punches: Punch[], longestShiftMs: 
     eventIds: unique(punches.map((p) => p.eventId)),
     windows: timelineWindows(punches),
   };
-  const { events } = await runCheckinBatch(db, read, ({ head, now, employees, sites, known: byEventId, timelines: stored }) => {
+  const { events } = await ledger.run(read, ({ head, now, employees, sites, known: byEventId, timelines: stored }) => {
     const timelines = new Map<string, TimelinePunch[]>();
     const identical = new Map<string, Checkin>();
     for (const [employeeId, checkins] of stored) {

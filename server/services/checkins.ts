@@ -9,6 +9,7 @@ import { cacheKeys, type Cache } from '../cache/index.js';
 import type { Knex } from '../db/knex.js';
 import { AppError, NotFoundError, ValidationError } from '../errors.js';
 import type { Publisher } from '../realtime/publisher.js';
+import { createCheckinLedger } from '../repositories/checkinBatch.js';
 import { listCheckins } from '../repositories/checkins.js';
 import { findEmployeeByBadge } from '../repositories/employees.js';
 import { fieldIssues } from '../validate.js';
@@ -28,13 +29,21 @@ export type CheckinService = ReturnType<typeof createCheckinService>;
 export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: Publisher; longestShiftMs: number }) {
   const { db, cache, publisher, longestShiftMs } = deps;
 
-  const committer = createGroupCommitter<Punch, PunchResult>(async (punches) => {
-    const { results, events, sites } = await commitPunches(db, punches, longestShiftMs);
-    // Committed: make reads see it before anyone is told, then tell the dashboards.
-    await cache.invalidate([...sites].map(cacheKeys.presence));
-    publisher.publish(events);
-    return results;
-  }, MAX_GROUP);
+  const ledger = createCheckinLedger(db);
+  const committer = createGroupCommitter<Punch, PunchResult>(
+    async (punches) => {
+      const { results, events, sites } = await commitPunches(ledger, punches, longestShiftMs);
+      return {
+        results,
+        // Committed: make reads see it before anyone is told, then tell the dashboards.
+        after: async () => {
+          await cache.invalidate([...sites].map(cacheKeys.presence));
+          publisher.publish(events);
+        },
+      };
+    },
+    { maxBatch: MAX_GROUP, idle: ledger.release },
+  );
 
   /** Validated input → a punch: identity resolved (badge + PIN), eventId and time fixed. */
   async function toPunch(input: CheckinInput, idempotencyKey?: string): Promise<Punch> {

@@ -12,12 +12,19 @@ export type GroupCommitter<I, R> = {
   drain(): Promise<void>;
 };
 
-type Unit<I, R> = { items: I[]; resolve: (r: Array<R | Error>) => void; reject: (e: unknown) => void };
+/** A committed batch: one result (or Error) per item, and what must happen before its callers hear. */
+export type Committed<R> = { results: Array<R | Error>; after?: () => Promise<void> };
 
-export function createGroupCommitter<I, R>(
-  commit: (items: I[]) => Promise<Array<R | Error>>,
-  maxBatch: number,
-): GroupCommitter<I, R> {
+export type GroupCommitOptions = {
+  maxBatch: number;
+  /** Called when the queue runs dry, to let go of what a run of batches held. */
+  idle?: () => void;
+};
+
+type Unit<I, R> = { items: I[]; resolve: (r: Array<R | Error>) => void; reject: (e: unknown) => void };
+type Outcome<R> = { committed: Committed<R> } | { error: unknown };
+
+export function createGroupCommitter<I, R>(commit: (items: I[]) => Promise<Committed<R>>, options: GroupCommitOptions): GroupCommitter<I, R> {
   let queue: Unit<I, R>[] = [];
   let running: Promise<void> | null = null;
 
@@ -25,27 +32,46 @@ export function createGroupCommitter<I, R>(
     let size = 0;
     let n = 0;
     // A unit is never split; an oversized unit goes alone.
-    while (n < queue.length && (n === 0 || size + queue[n]!.items.length <= maxBatch)) size += queue[n++]!.items.length;
+    while (n < queue.length && (n === 0 || size + queue[n]!.items.length <= options.maxBatch)) size += queue[n++]!.items.length;
     const batch = queue.slice(0, n);
     queue = queue.slice(n);
     return batch;
   }
 
+  const start = (batch: Unit<I, R>[]): Promise<Outcome<R>> =>
+    commit(batch.flatMap((u) => u.items)).then(
+      (committed) => ({ committed }),
+      (error: unknown) => ({ error }),
+    );
+
+  async function settle(batch: Unit<I, R>[], outcome: Outcome<R>): Promise<void> {
+    if ('error' in outcome) {
+      for (const u of batch) u.reject(outcome.error);
+      return;
+    }
+    const { results, after } = outcome.committed;
+    await after?.();
+    let offset = 0;
+    for (const u of batch) {
+      u.resolve(results.slice(offset, offset + u.items.length));
+      offset += u.items.length;
+    }
+  }
+
   async function run(): Promise<void> {
-    while (queue.length) {
-      const batch = takeBatch();
-      try {
-        const results = await commit(batch.flatMap((u) => u.items));
-        let offset = 0;
-        for (const u of batch) {
-          u.resolve(results.slice(offset, offset + u.items.length));
-          offset += u.items.length;
-        }
-      } catch (err) {
-        for (const u of batch) u.reject(err);
-      }
+    let batch: Unit<I, R>[] | null = takeBatch();
+    let outcome = start(batch);
+    while (batch) {
+      const done = await outcome;
+      const next = queue.length ? takeBatch() : null;
+      // The next batch goes out before this one's callers are answered: answering is many small
+      // writes, and the database can work on the next batch meanwhile.
+      if (next) outcome = start(next);
+      await settle(batch, done);
+      batch = next;
     }
     running = null;
+    options.idle?.();
   }
 
   return {

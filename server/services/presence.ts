@@ -32,12 +32,13 @@ export function createPresenceService(deps: { db: Knex; cache: Cache; longestShi
       },
       { isolationLevel: 'repeatable read', readOnly: true },
     );
-    return requests.map((siteIds) => {
+    const results = requests.map((siteIds) => {
       const missing = siteIds.find((id) => !known.has(id));
       if (missing) return new NotFoundError('site_not_found', `no site with id ${missing}`);
       return { seq, presence: Object.fromEntries(siteIds.map((id) => [id, present.get(id)!])) };
     });
-  }, MAX_SNAPSHOT_GROUP);
+    return { results };
+  }, { maxBatch: MAX_SNAPSHOT_GROUP });
 
   return {
     async atSite(siteId: string): Promise<PresenceEntry[]> {
