@@ -40,6 +40,19 @@ describe('check-ins over REST', () => {
     assert.deepEqual(event.data, d);
   });
 
+  it('stores text exactly as sent, whatever quotes it holds (the group statement inlines it as SQL text)', async () => {
+    const devices = ["it's", 'back\\slash \\', '$j$ a dollar-quote tag $j$', '$$', '"quoted" \\"', 'Zoë ünï 漢字'];
+    for (const [i, deviceId] of devices.entries()) {
+      const res = await post({ employeeId: `C${i}`, type: 'in', deviceId });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      assert.equal(res.body.data.deviceId, deviceId);
+      const row = await t.tdb.db('checkins').where({ seq: res.body.data.seq }).first();
+      assert.equal(row.device_id, deviceId);
+      const event = await t.tdb.db('events').where({ seq: res.body.data.seq }).first();
+      assert.equal(event.data.deviceId, deviceId);
+    }
+  });
+
   it('generates the eventId and occurredAt when absent', async () => {
     const before = Date.now();
     const res = await post({ employeeId: 'E2', type: 'in' });
