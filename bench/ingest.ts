@@ -2,8 +2,9 @@
  * Ingest benchmark (`npm run bench:ingest`): the hub's check-in path against raw single-row INSERT
  * transactions, on real PostgreSQL, in one run.
  *
- *   1. throughput   autocannon, fixed concurrency, distinct `toggle` check-ins → check-ins/s, p50/p99
- *   2. raw          the same concurrency of pg clients looping BEGIN; INSERT one row; COMMIT → rows/s
+ *   1. throughput   autocannon, fixed concurrency, distinct `toggle` check-ins → check-ins/s, p50/p99,
+ *      and raw      the same concurrency of pg clients looping BEGIN; INSERT one row; COMMIT → rows/s,
+ *                   in alternating slices, so both see the same machine (it is shared and its load drifts)
  *   3. 1,000/s      autocannon overallRate → achieved rate, p50/p99
  *   4. paced        an open-loop 1,000/s cross-check (see runPaced for why)
  *
@@ -63,6 +64,7 @@ const { values: flags } = parseArgs({
   options: {
     connections: { type: 'string', default: '32' },
     duration: { type: 'string', default: '15' },
+    rounds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '3' },
     rate: { type: 'string', default: '1000' },
     employees: { type: 'string', default: '5000' },
@@ -71,7 +73,7 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help) {
-  console.log(`npm run bench:ingest -- [--connections 32] [--duration 15] [--warmup 3] [--rate 1000] [--employees 5000] [--redis [url]]
+  console.log(`npm run bench:ingest -- [--connections 32] [--duration 15] [--rounds 5] [--warmup 3] [--rate 1000] [--employees 5000] [--redis [url]]
 DATABASE_URL  admin connection (default postgres://postgres@127.0.0.1:5432/postgres); a database hub_bench_<pid> is created and dropped
 REDIS_URL     when set (or --redis given) the hub runs with Redis; otherwise single node, so the DB path is measured`);
   process.exit(0);
@@ -83,6 +85,8 @@ const positive = (name: string, v: string) => {
 };
 const CONNECTIONS = Math.round(positive('connections', flags.connections));
 const DURATION = positive('duration', flags.duration);
+// Hub and raw each run DURATION seconds in all, split into ROUNDS slices that alternate.
+const ROUNDS = Math.round(positive('rounds', flags.rounds));
 const WARMUP = Number(flags.warmup) || 0;
 const RATE = positive('rate', flags.rate);
 const EMPLOYEES = Math.round(positive('employees', flags.employees));
@@ -324,6 +328,7 @@ type LoadResult = {
   non2xx: number;
   errors: number;
   latency: ReturnType<typeof percentiles>;
+  samples: number[];
   seqRange: [number, number];
   groups: { count: number; mean: number; max: number } | null;
   cpu: CpuUse;
@@ -333,9 +338,9 @@ type LoadResult = {
 
 let autocannonRuns = 0;
 
-async function runAutocannon(hub: HubProcess, label: string, seconds: number, overallRate?: number): Promise<LoadResult> {
+async function runAutocannon(hub: HubProcess, label: string, seconds: number, overallRate?: number, quiet = false): Promise<LoadResult> {
   autocannonRuns++;
-  say(`${label}: autocannon, ${CONNECTIONS} connections, ${seconds} s${overallRate ? `, overallRate ${overallRate}/s` : ''}`);
+  if (!quiet) say(`${label}: autocannon, ${CONNECTIONS} connections, ${seconds} s${overallRate ? `, overallRate ${overallRate}/s` : ''}`);
   const headBefore = await seqHead();
   const before = cpuSnap(hub.child.pid!);
   const createdBefore = ledger.acked.size;
@@ -380,6 +385,7 @@ async function runAutocannon(hub: HubProcess, label: string, seconds: number, ov
     non2xx: result.non2xx,
     errors: result.errors,
     latency: percentiles(latencies),
+    samples: latencies,
     seqRange: [headBefore + 1, headAfter],
     groups: await groupStats(headBefore + 1, headAfter),
     cpu: cpuUse(before, after),
@@ -465,6 +471,7 @@ async function runPaced(hub: HubProcess, label: string, seconds: number, rate: n
     non2xx,
     errors,
     latency: percentiles(latencies),
+    samples: latencies,
     seqRange: [headBefore + 1, headAfter],
     groups: await groupStats(headBefore + 1, headAfter),
     cpu: cpuUse(before, after),
@@ -505,11 +512,10 @@ async function groupStats(from: number, to: number): Promise<LoadResult['groups'
 
 // ---- raw baseline ----
 
-type RawResult = { seconds: number; rows: number; latency: ReturnType<typeof percentiles>; cpu: CpuUse | null; committedTotal: number; tableRows: number };
+type RawResult = { seconds: number; rows: number; latency: ReturnType<typeof percentiles>; samples: number[]; cpu: CpuUse | null };
 
-/** CONNECTIONS pg clients, each looping BEGIN; INSERT one row; COMMIT. Warm-up first, then the measured window. */
-async function runRaw(hubPid: number, seconds: number, warmup: number): Promise<RawResult> {
-  say(`raw baseline: ${CONNECTIONS} pg clients looping BEGIN; INSERT one row; COMMIT for ${warmup} s warm-up + ${seconds} s`);
+/** CONNECTIONS pg clients, each looping BEGIN; INSERT one row; COMMIT while a slice lasts. */
+async function openRaw(hubPid: number) {
   const clients = await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
       const c = new pg.Client({ connectionString: DB_URL });
@@ -517,49 +523,116 @@ async function runRaw(hubPid: number, seconds: number, warmup: number): Promise<
       return c;
     }),
   );
-  const t0 = performance.now();
-  const windowStart = t0 + warmup * 1000;
-  const windowEnd = windowStart + seconds * 1000;
-  const latencies: number[] = [];
+  let i = 0;
   let committedTotal = 0;
-  const window: { before?: CpuSnap } = {};
-  const startTimer = setTimeout(() => (window.before = cpuSnap(hubPid)), warmup * 1000);
-
-  const worker = async (client: pg.Client, w: number) => {
-    let i = 0;
-    while (performance.now() < windowEnd) {
-      const start = performance.now();
-      await client.query('BEGIN');
-      await client.query('INSERT INTO raw_checkins (event_id, employee_id, type, occurred_at) VALUES ($1, $2, $3, $4)', [
-        randomUUID(),
-        employeeId(w + i * CONNECTIONS),
-        i % 2 ? 'out' : 'in',
-        new Date(),
-      ]);
-      await client.query('COMMIT');
-      const end = performance.now();
-      committedTotal++;
-      i++;
-      if (start >= windowStart && end <= windowEnd) latencies.push(end - start);
-    }
-  };
-  let after: CpuSnap;
-  try {
+  /** Counts the transactions that began and committed inside the slice. */
+  async function slice(seconds: number): Promise<RawResult> {
+    const windowStart = performance.now();
+    const windowEnd = windowStart + seconds * 1000;
+    const latencies: number[] = [];
+    const before = cpuSnap(hubPid);
+    const worker = async (client: pg.Client, w: number) => {
+      while (performance.now() < windowEnd) {
+        const start = performance.now();
+        const n = i++;
+        await client.query('BEGIN');
+        await client.query('INSERT INTO raw_checkins (event_id, employee_id, type, occurred_at) VALUES ($1, $2, $3, $4)', [
+          randomUUID(),
+          employeeId(w + n),
+          n % 2 ? 'out' : 'in',
+          new Date(),
+        ]);
+        await client.query('COMMIT');
+        committedTotal++;
+        if (performance.now() <= windowEnd) latencies.push(performance.now() - start);
+      }
+    };
     await Promise.all(clients.map(worker));
-  } finally {
-    after = cpuSnap(hubPid); // before the clients' backends exit and take their CPU time with them
-    clearTimeout(startTimer);
-    await Promise.all(clients.map((c) => c.end()));
+    // Before the next slice (or the end) lets the clients' backends go idle.
+    const after = cpuSnap(hubPid);
+    return { seconds, rows: latencies.length, latency: percentiles(latencies), samples: latencies, cpu: cpuUse(before, after) };
   }
-  const { rows } = await (await stats()).query('SELECT count(*)::int AS n FROM raw_checkins');
+  return { slice, committedTotal: () => committedTotal, close: () => Promise.all(clients.map((c) => c.end())) };
+}
+
+// ---- throughput against raw ----
+
+const sumCpu = (parts: CpuUse[]): CpuUse => {
+  const secs = parts.reduce((n, c) => n + c.secs, 0);
+  const add = (k: 'hub' | 'self' | 'pg' | 'others') => parts.reduce((n, c) => n + c[k], 0);
+  const busy = parts.every((c) => c.machineBusy !== null) ? parts.reduce((n, c) => n + c.machineBusy! * c.secs, 0) / secs : null;
+  return { secs, hub: add('hub'), self: add('self'), pg: add('pg'), others: add('others'), machineBusy: busy };
+};
+
+function mergeLoads(label: string, parts: LoadResult[]): LoadResult {
+  const samples = parts.flatMap((p) => p.samples);
+  const statusCounts: Record<string, number> = {};
+  for (const p of parts) for (const [k, v] of Object.entries(p.statusCounts)) statusCounts[k] = (statusCounts[k] ?? 0) + v;
+  const groups = parts.flatMap((p) => (p.groups ? [p.groups] : []));
+  const groupCount = groups.reduce((n, g) => n + g.count, 0);
   return {
-    seconds,
-    rows: latencies.length,
-    latency: percentiles(latencies),
-    cpu: window.before ? cpuUse(window.before, after) : null,
-    committedTotal,
-    tableRows: Number(rows[0].n),
+    label,
+    seconds: parts.reduce((n, p) => n + p.seconds, 0),
+    created: parts.reduce((n, p) => n + p.created, 0),
+    statusCounts,
+    non2xx: parts.reduce((n, p) => n + p.non2xx, 0),
+    errors: parts.reduce((n, p) => n + p.errors, 0),
+    latency: percentiles(samples),
+    samples,
+    seqRange: [parts[0]!.seqRange[0], parts.at(-1)!.seqRange[1]],
+    groups: groupCount
+      ? { count: groupCount, mean: groups.reduce((n, g) => n + g.mean * g.count, 0) / groupCount, max: Math.max(...groups.map((g) => g.max)) }
+      : null,
+    cpu: sumCpu(parts.map((p) => p.cpu)),
+    generator: parts[0]!.generator,
   };
+}
+
+/**
+ * The hub and raw, DURATION seconds each, in ROUNDS slices that alternate (hub first in odd rounds, raw
+ * first in even ones), so drifting load from others on the machine falls on both alike.
+ */
+async function runThroughput(hub: HubProcess): Promise<{ slices: LoadResult[]; hub: LoadResult; raw: RawResult; rounds: number[] }> {
+  const seconds = DURATION / ROUNDS;
+  say(`throughput: hub (autocannon) and raw (${CONNECTIONS} pg clients looping BEGIN; INSERT one row; COMMIT), ${CONNECTIONS} at a time, ${ROUNDS} alternating rounds of ${seconds} s each`);
+  const raw = await openRaw(hub.child.pid!);
+  const hubs: LoadResult[] = [];
+  const raws: RawResult[] = [];
+  const rounds: number[] = [];
+  try {
+    if (WARMUP > 0) await raw.slice(Math.min(WARMUP, 3));
+    for (let r = 1; r <= ROUNDS; r++) {
+      const runHub = () => runAutocannon(hub, `throughput ${r}/${ROUNDS}`, seconds, undefined, true);
+      const runRaw = () => raw.slice(seconds);
+      let h: LoadResult;
+      let w: RawResult;
+      if (r % 2) {
+        h = await runHub();
+        w = await runRaw();
+      } else {
+        w = await runRaw();
+        h = await runHub();
+      }
+      hubs.push(h);
+      raws.push(w);
+      const [hr, wr] = [h.created / h.seconds, w.rows / w.seconds];
+      rounds.push(hr / wr);
+      say(`  round ${r}: hub ${perSec(hr)} (mean ${h.groups?.mean.toFixed(1) ?? '-'} per transaction), raw ${perSec(wr)}, ratio ${(hr / wr).toFixed(2)}`);
+    }
+  } finally {
+    await raw.close();
+  }
+  const samples = raws.flatMap((w) => w.samples);
+  const rawAll: RawResult = {
+    seconds: raws.reduce((n, w) => n + w.seconds, 0),
+    rows: samples.length,
+    latency: percentiles(samples),
+    samples,
+    cpu: raws.every((w) => w.cpu) ? sumCpu(raws.map((w) => w.cpu!)) : null,
+  };
+  const { rows } = await (await stats()).query('SELECT count(*)::int AS n FROM raw_checkins');
+  if (rows[0].n !== raw.committedTotal()) throw new Error(`raw_checkins has ${rows[0].n} rows but ${raw.committedTotal()} inserts committed`);
+  return { slices: hubs, hub: mergeLoads('throughput', hubs), raw: rawAll, rounds };
 }
 
 // ---- verification ----
@@ -668,15 +741,12 @@ async function main(): Promise<number> {
       load.push(w);
       say(`warm-up: ${w.created} check-ins (${w.non2xx} non-2xx, ${w.errors} errors), not counted in the figures`);
     }
-    const throughput = await runAutocannon(hub, 'throughput', DURATION);
-    load.push(throughput);
+    const { slices, hub: throughput, raw, rounds } = await runThroughput(hub);
+    load.push(...slices);
     printLoad(throughput);
-
-    const raw = await runRaw(hub.child.pid!, DURATION, Math.min(WARMUP, 3));
     const rawRate = raw.rows / raw.seconds;
     say(`raw: ${raw.rows.toLocaleString('en-US')} single-row transactions in ${raw.seconds} s = ${perSec(rawRate)}; latency p50 ${ms(raw.latency.p50)}, p99 ${ms(raw.latency.p99)}, max ${ms(raw.latency.max)}`);
     say(`  ${raw.cpu ? cpuLine(raw.cpu, 'pg clients (this process)', 'hub (idle)') : 'CPU n/a'}`);
-    if (raw.tableRows !== raw.committedTotal) throw new Error(`raw_checkins has ${raw.tableRows} rows but ${raw.committedTotal} inserts committed`);
 
     if (WARMUP > 0) load.push(await runAutocannon(hub, 'warm-up', Math.min(WARMUP, 2), RATE));
     const fixed = await runAutocannon(hub, `fixed ${RATE}/s`, DURATION, RATE);
@@ -703,7 +773,7 @@ async function main(): Promise<number> {
     console.log(`hub:      ${perSec(throughput.created / throughput.seconds)} check-ins, p50 ${ms(throughput.latency.p50)}, p99 ${ms(throughput.latency.p99)} at ${CONNECTIONS} connections` +
       (throughput.groups ? ` (mean ${throughput.groups.mean.toFixed(1)} per transaction)` : ''));
     console.log(`raw:      ${perSec(rawRate)} single-row INSERT transactions, p50 ${ms(raw.latency.p50)}, p99 ${ms(raw.latency.p99)} at ${CONNECTIONS} clients`);
-    console.log(`ratio:    hub/raw = ${ratio.toFixed(2)}`);
+    console.log(`ratio:    hub/raw = ${ratio.toFixed(2)} (by round: ${rounds.map((r) => r.toFixed(2)).join(', ')})`);
     console.log(`ceiling:  ${cpuCeiling(throughput, raw, rawRate)}`);
     console.log(`fixed:    autocannon overallRate ${RATE}/s achieved ${perSec(fixedRate)}, p50 ${ms(fixed.latency.p50)}, p99 ${ms(fixed.latency.p99)}`);
     console.log(`paced:    open loop achieved ${perSec(paced.created / paced.seconds)}, p50 ${ms(paced.latency.p50)}, p99 ${ms(paced.latency.p99)} (from each request's due time)`);
