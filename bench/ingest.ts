@@ -68,14 +68,14 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '3' },
     rate: { type: 'string', default: '1000' },
     employees: { type: 'string', default: '5000' },
-    redis: { type: 'string' },
+    redis: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
-  console.log(`npm run bench:ingest -- [--connections 32] [--duration 15] [--rounds 5] [--warmup 3] [--rate 1000] [--employees 5000] [--redis [url]]
+  console.log(`npm run bench:ingest -- [--connections 32] [--duration 15] [--rounds 5] [--warmup 3] [--rate 1000] [--employees 5000] [--redis]
 DATABASE_URL  admin connection (default postgres://postgres@127.0.0.1:5432/postgres); a database hub_bench_<pid> is created and dropped
-REDIS_URL     when set (or --redis given) the hub runs with Redis; otherwise single node, so the DB path is measured`);
+REDIS_URL     when set (or --redis given: REDIS_URL, else redis://127.0.0.1:6379) the hub runs with Redis; otherwise single node, so the DB path is measured`);
   process.exit(0);
 }
 const positive = (name: string, v: string) => {
@@ -92,8 +92,8 @@ const RATE = positive('rate', flags.rate);
 const EMPLOYEES = Math.round(positive('employees', flags.employees));
 const SITES = 10;
 const P99_TARGET_MS = 50;
-// `--redis` alone means the machine's Redis; `--redis=url` a given one; REDIS_URL in the environment also counts.
-const REDIS_URL = flags.redis !== undefined ? flags.redis || 'redis://127.0.0.1:6379' : process.env.REDIS_URL || undefined;
+// REDIS_URL in the environment, or `--redis` for it or else the machine's Redis.
+const REDIS_URL = process.env.REDIS_URL || (flags.redis ? 'redis://127.0.0.1:6379' : undefined);
 
 const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB_NAME = `hub_bench_${process.pid}`;
@@ -767,7 +767,7 @@ async function main(): Promise<number> {
     const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
     console.log('');
     console.log('== ingest benchmark ==');
-    console.log(`command:  npm run bench:ingest -- --connections ${CONNECTIONS} --duration ${DURATION} --rate ${RATE} (employees ${EMPLOYEES}, ${REDIS_URL ? 'Redis' : 'no Redis'})`);
+    console.log(`command:  npm run bench:ingest -- --connections ${CONNECTIONS} --duration ${DURATION} --rounds ${ROUNDS} --rate ${RATE} (employees ${EMPLOYEES}, ${REDIS_URL ? 'Redis' : 'no Redis'})`);
     console.log(`machine:  ${machine}`);
     console.log(`code:     ${code}`);
     console.log(`hub:      ${perSec(throughput.created / throughput.seconds)} check-ins, p50 ${ms(throughput.latency.p50)}, p99 ${ms(throughput.latency.p99)} at ${CONNECTIONS} connections` +
