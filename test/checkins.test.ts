@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { adminQuery } from './support/db.js';
 import { api, useTestHub } from './support/hub.js';
 
 describe('check-ins over REST', () => {
@@ -164,6 +165,26 @@ describe('check-ins over REST', () => {
         assert.equal(res.body.error.code, 'validation_failed');
       }
     });
+  });
+
+  it('keeps taking check-ins after the database kills its connections in the middle of a run of groups', async () => {
+    // Eight writers back to back keep the committer's run going, so it holds its connection when the
+    // database drops every connection; requests in flight then may fail, and later ones must not.
+    let stop = false;
+    const seen: number[] = [];
+    const writers = Array.from({ length: 8 }, async (_, w) => {
+      while (!stop) seen.push((await post({ employeeId: `C${20 + w}`, type: 'toggle' })).status);
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    const killed = await adminQuery('SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1', [t.tdb.name]);
+    assert.ok(killed.rows[0].n >= 1);
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await Promise.all(writers);
+    assert.ok(seen.filter((s) => s === 201).length > 8, `statuses ${[...new Set(seen)]}`);
+    assert.deepEqual([...new Set(seen)].filter((s) => s !== 201 && s !== 500), []);
+    const after = await Promise.all(Array.from({ length: 8 }, (_, w) => post({ employeeId: `C${20 + w}`, type: 'toggle' })));
+    assert.deepEqual(new Set(after.map((r) => r.status)), new Set([201]));
   });
 
   it('unknown routes are a 404 not_found and wrong methods a 405', async () => {
