@@ -41,6 +41,7 @@ import {
   machineTicks,
   MsHistogram,
   procTicks,
+  removeRedisKeys,
   rssKiB,
   sleep,
   TICKS_PER_SEC,
@@ -998,18 +999,7 @@ async function main(): Promise<number> {
     await queryOnce(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
     say(`dropped database ${DB_NAME}`);
   });
-  cleanups.push(async () => {
-    const redis = new Redis(REDIS_URL);
-    let removed = 0;
-    for (let cursor = '0'; ; ) {
-      const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length) removed += await redis.del(...keys);
-      cursor = nextCursor;
-      if (cursor === '0') break;
-    }
-    await redis.quit();
-    say(`removed ${removed} Redis keys under ${prefix}`);
-  });
+  cleanups.push(async () => say(`removed ${await removeRedisKeys(REDIS_URL, prefix)} Redis keys under ${prefix}`));
 
   say(`creating database ${DB_NAME}`);
   await queryOnce(ADMIN_URL, `DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);

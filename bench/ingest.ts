@@ -26,7 +26,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { migrate } from '../server/db/liquibase.js';
 import { queryOnce, withDatabase } from '../server/db/admin.js';
-import { freePort, httpStatus, machineTicks, procTicks, sleep, ticksBetween, ticksByName, TICKS_PER_SEC } from './support.js';
+import { freePort, httpStatus, machineTicks, procTicks, removeRedisKeys, sleep, ticksBetween, ticksByName, TICKS_PER_SEC } from './support.js';
 
 // ---- autocannon (CommonJS, no bundled types: the few parts used here) ----
 
@@ -97,6 +97,8 @@ const REDIS_URL = process.env.REDIS_URL || (flags.redis ? 'redis://127.0.0.1:637
 
 const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB_NAME = `hub_bench_${process.pid}`;
+// The hub's cache keys, when it runs with Redis: its own, removed at the end.
+const REDIS_PREFIX = `bench-ingest-${process.pid}`;
 const DB_URL = withDatabase(ADMIN_URL, DB_NAME);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -254,7 +256,7 @@ async function startHubProcess(): Promise<HubProcess> {
     LOG_LEVEL: 'warn',
   };
   delete env.REDIS_URL;
-  if (REDIS_URL) env.REDIS_URL = REDIS_URL;
+  if (REDIS_URL) Object.assign(env, { REDIS_URL, REDIS_PREFIX });
   say(`starting the hub (node --import tsx server/index.ts) on 127.0.0.1:${port}, ${REDIS_URL ? `with Redis ${REDIS_URL}` : 'without Redis (single node: the DB path is measured)'}`);
   // e.g. BENCH_HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/hub-prof" to see where the hub's CPU goes.
   const nodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
@@ -789,6 +791,12 @@ async function main(): Promise<number> {
     await hub?.stop().catch((err: unknown) => say(`could not stop the hub: ${String(err)}`));
     await statsClient?.end().catch(() => {});
     if (created) await dropBenchDatabase().catch((err: unknown) => say(`could not drop ${DB_NAME}: ${String(err)}`));
+    if (REDIS_URL) {
+      await removeRedisKeys(REDIS_URL, REDIS_PREFIX).then(
+        (n) => say(`removed ${n} Redis keys under ${REDIS_PREFIX}`),
+        (err: unknown) => say(`could not remove the Redis keys under ${REDIS_PREFIX}: ${String(err)}`),
+      );
+    }
   }
 }
 

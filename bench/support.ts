@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
+import { Redis } from 'ioredis';
 
 export const sleep = (msec: number) => new Promise<void>((r) => setTimeout(r, msec));
 
@@ -146,4 +147,21 @@ export class MsHistogram {
   get max(): number {
     return this.count ? Math.max(...this.counts.keys()) : NaN;
   }
+}
+
+/** Delete every Redis key under a prefix (a bench's own); returns how many went. */
+export async function removeRedisKeys(url: string, prefix: string): Promise<number> {
+  const redis = new Redis(url);
+  let removed = 0;
+  try {
+    for (let cursor = '0'; ; ) {
+      const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length) removed += await redis.del(...keys);
+      cursor = nextCursor;
+      if (cursor === '0') break;
+    }
+  } finally {
+    await redis.quit();
+  }
+  return removed;
 }
