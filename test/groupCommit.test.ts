@@ -49,6 +49,23 @@ describe('group commit', () => {
     assert.deepEqual(await b, [2]);
   });
 
+  it('a failing `after` rejects that batch and the committer keeps going', async () => {
+    let calls = 0;
+    const committer = createGroupCommitter<number, number>(async (items) => {
+      calls++;
+      const batch = calls;
+      return {
+        results: items,
+        after: async () => {
+          if (batch === 1) throw new Error('publish failed');
+        },
+      };
+    }, { maxBatch: 10 });
+    await assert.rejects(committer.submit([1]), /publish failed/);
+    assert.deepEqual(await committer.submit([2]), [2]);
+    await committer.drain();
+  });
+
   it('sends the next batch before answering the last one, runs `after` before its callers hear, and calls idle when dry', async () => {
     const log: string[] = [];
     let idle = 0;

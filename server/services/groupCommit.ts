@@ -50,7 +50,13 @@ export function createGroupCommitter<I, R>(commit: (items: I[]) => Promise<Commi
       return;
     }
     const { results, after } = outcome.committed;
-    await after?.();
+    try {
+      await after?.();
+    } catch (error) {
+      // Committed, but what had to happen first did not: the callers hear it failed, and later batches still run.
+      for (const u of batch) u.reject(error);
+      return;
+    }
     let offset = 0;
     for (const u of batch) {
       u.resolve(results.slice(offset, offset + u.items.length));
