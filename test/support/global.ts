@@ -21,7 +21,7 @@ export async function mochaGlobalSetup() {
     adminUrl = process.env.DATABASE_URL;
   } else {
     embeddedDir = path.join(os.tmpdir(), `hub-test-pg-${process.pid}`);
-    embedded = await startEmbeddedPostgres(embeddedDir, 20000 + (process.pid % 20000), logger);
+    embedded = await startEmbeddedPostgres(embeddedDir, 20000 + (process.pid % 20000), logger, { ownProcessGroup: false });
     adminUrl = embedded.url;
   }
   template = `hub_tpl_${process.pid}`;

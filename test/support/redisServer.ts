@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { freePort } from './net.js';
 
 /** A redis-server of the test's own, on its own port, so the test may stop and restart it. */
 export type OwnRedis = { url: string; stop(): Promise<void>; start(): Promise<void> };
@@ -28,16 +29,5 @@ function accepts(port: number): Promise<boolean> {
     const s = net.connect(port, '127.0.0.1');
     s.once('connect', () => (s.destroy(), resolve(true)));
     s.once('error', () => resolve(false));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.once('error', reject);
   });
 }
