@@ -1,3 +1,4 @@
+import Router from '@koa/router';
 import Koa from 'koa';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -20,14 +21,17 @@ export function createApp(deps: { config: Config; logger: Logger; services: Serv
   app.on('error', (err) => logger.error({ err }, 'response failed after it started'));
   app.use(requestLog(logger));
   app.use(errorHandler(logger));
-  const routers = [
+  // One router over all routes: a request is matched once, not by each feature's router in turn.
+  const api = new Router();
+  for (const router of [
     attendanceRouter({ records: services.records, health: services.health, bodyLimit: config.BODY_LIMIT_BYTES }),
     checkinsRouter({ checkins: services.checkins, bodyLimit: config.BODY_LIMIT_BYTES }),
     sitesRouter({ sites: services.sites, bodyLimit: config.BODY_LIMIT_BYTES }),
     employeesRouter({ employees: services.employees, bodyLimit: config.BODY_LIMIT_BYTES }),
     presenceRouter({ presence: services.presence }),
     reportsRouter({ reports: services.reports }),
-  ];
-  for (const router of routers) app.use(router.routes()).use(router.allowedMethods({ throw: true }));
+  ])
+    api.use(router.routes());
+  app.use(api.routes()).use(api.allowedMethods({ throw: true }));
   return app;
 }
