@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id } from './schemas.js';
+import { CalendarDate, Id } from './schemas.js';
 
 /** A timesheet spans at most a leap year of days; longer ranges are 400 range_too_large. */
 export const MAX_TIMESHEET_DAYS = 366;
@@ -14,7 +14,7 @@ export type AttendanceFlag = z.infer<typeof AttendanceFlag>;
 
 export const DailyReportQuery = z.strictObject({
   siteId: Id,
-  date: z.iso.date(),
+  date: CalendarDate,
   format: z.enum(['json', 'csv']).optional(),
 });
 export type DailyReportQuery = z.infer<typeof DailyReportQuery>;
@@ -22,7 +22,7 @@ export type DailyReportQuery = z.infer<typeof DailyReportQuery>;
 export const TimesheetParams = z.strictObject({ id: Id });
 
 export const TimesheetQuery = z
-  .strictObject({ from: z.iso.date(), to: z.iso.date() })
+  .strictObject({ from: CalendarDate, to: CalendarDate })
   .refine((q) => q.from <= q.to, { path: ['to'], message: 'must not be before from' });
 export type TimesheetQuery = z.infer<typeof TimesheetQuery>;
 

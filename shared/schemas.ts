@@ -16,6 +16,19 @@ export const Text = (max: number) =>
     .max(max)
     .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
 
+/**
+ * A calendar day the hub stores or reports on. PostgreSQL has no year 0, and a site's time zone moves
+ * a day's bounds by up to 14 hours, so the range stops well short of both ends of what it can hold.
+ */
+export const CalendarDate = z.iso
+  .date()
+  .refine((d) => d >= '1900-01-01' && d <= '2999-12-31', 'must be between 1900-01-01 and 2999-12-31');
+
+/** An instant with an explicit UTC offset, from 1900 on (how far ahead is the service's rule). */
+export const Instant = z.iso
+  .datetime({ offset: true })
+  .refine((v) => Date.parse(v) >= Date.UTC(1900, 0, 1), 'must not be before 1900-01-01T00:00:00Z');
+
 export const CheckinType = z.enum(['in', 'out']);
 
 /** What a kiosk may ask for: `toggle` lets the hub decide from the employee's state. */
@@ -29,7 +42,7 @@ export const CheckinInput = z
     type: PunchType,
     siteId: Id.optional(),
     deviceId: Text(128).optional(),
-    occurredAt: z.iso.datetime({ offset: true }).optional(),
+    occurredAt: Instant.optional(),
     eventId: z.uuid().optional(),
   })
   .refine((v) => (v.employeeId === undefined) !== (v.badge === undefined), {
@@ -96,7 +109,7 @@ export const LegacyRecordInput = z.strictObject({
   id: Id,
   name: Text(200),
   status: Text(50),
-  date: z.iso.date(),
+  date: CalendarDate,
 });
 export type LegacyRecordInput = z.infer<typeof LegacyRecordInput>;
 

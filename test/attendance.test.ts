@@ -69,6 +69,8 @@ describe('older Attendance API routes', () => {
       ['wrong type', { id: 7, name: 'n', status: 's', date: '2026-01-01' }, 'id'],
       ['bad date', { id: 'X1', name: 'n', status: 's', date: '2026-02-30' }, 'date'],
       ['not a date', { id: 'X1', name: 'n', status: 's', date: 'yesterday' }, 'date'],
+      // PostgreSQL has no year 0: this one reached the database and came back a 500.
+      ['year 0', { id: 'X1', name: 'n', status: 's', date: '0000-01-01' }, 'date'],
       ['extra field', { id: 'X1', name: 'n', status: 's', date: '2026-01-01', admin: true }, '(body)'],
       ['blank name', { id: 'X1', name: '  ', status: 's', date: '2026-01-01' }, 'name'],
       ['NUL in a name', { id: 'X1', name: 'n\u0000', status: 's', date: '2026-01-01' }, 'name'],

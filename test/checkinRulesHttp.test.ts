@@ -164,16 +164,17 @@ describe('check-in rules, idempotency, offline batches and presence', () => {
       assert.deepEqual(kinds.map((e) => e.kind), ['checkin.recorded', 'checkin.recorded', 'checkin.recorded', 'presence.changed', 'presence.changed']);
     });
 
-    it('an item with text PostgreSQL cannot store (NUL) is rejected alone; the rest are stored', async () => {
-      const ids = [randomUUID(), randomUUID(), randomUUID()];
+    it('an item PostgreSQL cannot store (NUL in text, year 0) is rejected alone; the rest are stored', async () => {
+      const ids = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
       const punches = [
         { eventId: ids[0], employeeId: 'B3\u0000', type: 'in' },
         { eventId: ids[1], employeeId: 'B3', type: 'in', deviceId: 'kiosk\u0000' },
-        { eventId: ids[2], employeeId: 'B3', type: 'in' },
+        { eventId: ids[2], employeeId: 'B3', type: 'in', occurredAt: '0000-06-01T00:00:00Z' },
+        { eventId: ids[3], employeeId: 'B3', type: 'in' },
       ];
       const res = await api(t.hub, 'POST', '/api/v1/checkins/batch', { punches });
       assert.equal(res.status, 200, res.text);
-      assert.deepEqual(res.body.data.map((r: any) => r.error?.code ?? r.status), ['validation_failed', 'validation_failed', 'created']);
+      assert.deepEqual(res.body.data.map((r: any) => r.error?.code ?? r.status), ['validation_failed', 'validation_failed', 'validation_failed', 'created']);
       assert.equal((await rows('B3')).length, 1);
     });
 

@@ -118,6 +118,9 @@ describe('check-ins over REST', () => {
       ['extra field', { employeeId: 'E1', type: 'in', admin: true }, 400, 'validation_failed'],
       ['bad eventId', { employeeId: 'E1', type: 'in', eventId: 'not-a-uuid' }, 400, 'validation_failed'],
       ['bad occurredAt', { employeeId: 'E1', type: 'in', occurredAt: '27/11/2026' }, 400, 'validation_failed'],
+      // PostgreSQL has no year 0: such a punch failed its whole group with a 500.
+      ['occurredAt in year 0', { employeeId: 'E1', type: 'in', occurredAt: '0000-06-01T00:00:00Z' }, 400, 'validation_failed'],
+      ['occurredAt before 1900 in UTC', { employeeId: 'E1', type: 'in', occurredAt: '1900-01-01T05:00:00+14:00' }, 400, 'validation_failed'],
       // PostgreSQL text cannot hold NUL: each of these once reached the database and came back a 500.
       ['NUL ending an employeeId', { employeeId: 'E1\u0000', type: 'in' }, 400, 'validation_failed'],
       ['NUL ending a siteId', { employeeId: 'E1', type: 'in', siteId: 'S1\u0000' }, 400, 'validation_failed'],

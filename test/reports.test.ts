@@ -193,6 +193,7 @@ describe('reports: daily attendance, timesheets, CSV', () => {
       ['from after to', '2026-06-02', '2026-06-01'],
       ['not a date', '2026-06-01', 'tomorrow'],
       ['no such day', '2026-02-29', '2026-03-01'],
+      ['year 0 (once a 500)', '0000-01-01', '0000-01-03'],
     ]) {
       it(`${label} is 400 validation_failed`, async () => {
         const res = await timesheet('E1', from!, to!);
@@ -213,6 +214,7 @@ describe('reports: daily attendance, timesheets, CSV', () => {
   for (const [label, query] of [
     ['a missing date', 'siteId=S1'],
     ['a bad date', 'siteId=S1&date=2026-13-01'],
+    ['a date in year 0 (once a 500)', 'siteId=S1&date=0000-01-01'],
     ['an unknown format', 'siteId=S1&date=2026-06-01&format=xml'],
     ['an unknown parameter', 'siteId=S1&date=2026-06-01&limit=5'],
   ]) {
