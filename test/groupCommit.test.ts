@@ -66,6 +66,28 @@ describe('group commit', () => {
     await committer.drain();
   });
 
+  it('a unit submitted while the last batch runs `after` is committed without waiting for another submit', async () => {
+    let release!: () => void;
+    const slowAfter = new Promise<void>((r) => (release = r));
+    let batches = 0;
+    const committer = createGroupCommitter<number, number>(
+      async (items) => {
+        batches++;
+        return { results: items, after: batches === 1 ? () => slowAfter : undefined };
+      },
+      { maxBatch: 10 },
+    );
+    const first = committer.submit([1]);
+    // The first batch has committed and is in its `after` when the second unit arrives.
+    while (batches < 1) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 5));
+    const second = committer.submit([2]);
+    release();
+    assert.deepEqual(await first, [1]);
+    const settled = await Promise.race([second, new Promise((r) => setTimeout(() => r('stranded'), 2000))]);
+    assert.deepEqual(settled, [2]);
+  });
+
   it('sends the next batch before answering the last one, runs `after` before its callers hear, and calls idle when dry', async () => {
     const log: string[] = [];
     let idle = 0;

@@ -69,11 +69,13 @@ export function createGroupCommitter<I, R>(commit: (items: I[]) => Promise<Commi
     let outcome = start(batch);
     while (batch) {
       const done = await outcome;
-      const next = queue.length ? takeBatch() : null;
+      let next = queue.length ? takeBatch() : null;
       // The next batch goes out before this one's callers are answered: answering is many small
       // writes, and the database can work on the next batch meanwhile.
       if (next) outcome = start(next);
       await settle(batch, done);
+      // What arrived while settling (`after` waits on Redis) has no other run to take it.
+      if (!next && queue.length) outcome = start((next = takeBatch()));
       batch = next;
     }
     running = null;
