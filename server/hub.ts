@@ -15,6 +15,7 @@ import { createEventStream, type EventStream } from './realtime/stream.js';
 import { createFeedService } from './services/feed.js';
 import { handleSubscriptions } from './realtime/subscriptions.js';
 import type { RedisClients } from './redis.js';
+import type { HubEvent } from './repositories/events.js';
 import { createServices, type Services } from './services/index.js';
 
 export type Hub = { url: string; port: number; io: HubIo; services: Services; stream: EventStream; close(): Promise<void> };
@@ -29,11 +30,20 @@ export async function startHub(deps: { config: Config; logger: Logger; db: Knex;
   const io = createRealtime(server, { logger, redis, prefix: config.REDIS_PREFIX });
   // The node's ordered view of committed events; publishing feeds it, and it feeds the sockets.
   const feed = createFeedService({ db });
-  const stream = createEventStream({ readAfter: feed.after, readHead: feed.head, deliver: createDelivery(io), logger });
+  // Each run of committed events goes to the sockets, and to the check-in service (set below), which
+  // learns from other nodes' check-ins what it can no longer assume.
+  const toSockets = createDelivery(io);
+  let toCheckins: (events: HubEvent[]) => void = () => undefined;
+  const deliver = (events: HubEvent[]) => {
+    toCheckins(events);
+    toSockets(events);
+  };
+  const stream = createEventStream({ readAfter: feed.after, readHead: feed.head, deliver, logger });
   const publisher = createPublisher(io, { stream, canAnnounce: () => redis?.pub.status === 'ready', faults: deps.faults });
   const store = redis ? new RedisStore(redis.client, config.REDIS_PREFIX) : new MemoryStore();
   const cache = createCache(store, config.CACHE_TTL_SECONDS, logger);
   const services = createServices({ config, db, cache, publisher, feed, redisEnabled: redis !== null });
+  toCheckins = services.checkins.observe;
   await stream.start();
   io.on('hub:events', (events) => stream.offer(events));
   redis?.sub.on('ready', () => void stream.catchUp());

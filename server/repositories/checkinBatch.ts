@@ -26,6 +26,13 @@ export type BatchRead = {
 
 export type BatchWrite = { events: HubEvent[]; checkins: Checkin[]; head: number };
 
+/** What a group judged without reading assumed: see VERIFIED_WRITE. */
+export type VerifiedState = {
+  employees: Array<{ employeeId: string; siteId: string | null; lastSeq: number | null }>;
+  sites: string[];
+  eventIds: string[];
+};
+
 const CHECKIN_COLUMNS = 'seq, event_id, employee_id, site_id, device_id, type, occurred_at, recorded_at';
 
 /**
@@ -70,8 +77,41 @@ const WRITE = `WITH
       AS y(seq bigint, "eventId" uuid, "employeeId" text, "siteId" text, "deviceId" text, type text, "occurredAt" timestamptz, "recordedAt" timestamptz))
   UPDATE event_seq SET value = $3 WHERE id = 1`;
 
+/**
+ * The one-round-trip write for a group judged from what the hub already knew (services/latestPunches.ts).
+ * It writes only if that knowledge still holds, checked after the seq lock like the read: each
+ * employee exists, is active, has the same site and the same latest punch (by occurredAt); each named
+ * site exists; no eventId is stored yet. Seqs come relative to 0 and recordedAt from the clock here:
+ * the head and the clock are added in SQL. Answers whether it wrote, the head it found and the clock.
+ */
+const VERIFIED_WRITE = `WITH
+  h AS (SELECT value AS head, date_trunc('milliseconds', clock_timestamp()) AS now FROM event_seq WHERE id = 1),
+  ok AS (SELECT coalesce(bool_and(emp.id IS NOT NULL AND emp.active AND emp.site_id IS NOT DISTINCT FROM e."siteId"
+          AND last.seq IS NOT DISTINCT FROM e."lastSeq"), true)
+        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text($2) AS k(id) WHERE NOT EXISTS (SELECT 1 FROM sites WHERE sites.id = k.id))
+        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text($3) AS k(id)
+          CROSS JOIN LATERAL (SELECT 1 FROM checkins WHERE event_id = k.id::uuid LIMIT 1) c) AS ok
+      FROM jsonb_to_recordset($1) AS e("employeeId" text, "siteId" text, "lastSeq" bigint)
+      LEFT JOIN LATERAL (SELECT id, active, site_id FROM employees WHERE employees.id = e."employeeId" LIMIT 1) emp ON true
+      LEFT JOIN LATERAL (SELECT seq FROM checkins WHERE employee_id = e."employeeId"
+        ORDER BY occurred_at DESC, seq DESC LIMIT 1) last ON true),
+  ev AS (INSERT INTO events (seq, kind, site_id, employee_id, data)
+    SELECT h.head + x.seq, x.kind, x."siteId", x."employeeId",
+      x.data || CASE x.kind WHEN 'checkin.recorded'
+        THEN jsonb_build_object('seq', h.head + x.seq, 'recordedAt', to_char(h.now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+        ELSE jsonb_build_object('seq', h.head + x.seq) END
+    FROM jsonb_to_recordset($4) AS x(seq bigint, kind text, "siteId" text, "employeeId" text, data jsonb), h, ok WHERE ok.ok),
+  ck AS (INSERT INTO checkins (${CHECKIN_COLUMNS})
+    SELECT h.head + y.seq, y."eventId", y."employeeId", y."siteId", y."deviceId", y.type, y."occurredAt", h.now
+    FROM jsonb_to_recordset($5)
+      AS y(seq bigint, "eventId" uuid, "employeeId" text, "siteId" text, "deviceId" text, type text, "occurredAt" timestamptz), h, ok
+    WHERE ok.ok),
+  up AS (UPDATE event_seq SET value = h.head + $6 FROM h, ok WHERE event_seq.id = 1 AND ok.ok)
+  SELECT ok.ok, h.head, h.now FROM ok, h`;
+
 const PREPARE = `PREPARE hub_batch_read(jsonb, jsonb, jsonb, jsonb) AS ${READ};
-  PREPARE hub_batch_write(jsonb, jsonb, bigint) AS ${WRITE};`;
+  PREPARE hub_batch_write(jsonb, jsonb, bigint) AS ${WRITE};
+  PREPARE hub_verified_write(jsonb, jsonb, jsonb, jsonb, jsonb, bigint) AS ${VERIFIED_WRITE};`;
 
 const prepared = new WeakSet<pg.Client>();
 
@@ -136,5 +176,30 @@ export function createCheckinLedger(db: Knex) {
     }
   }
 
-  return { run, release };
+  /**
+   * One group's transaction in one round trip: BEGIN, the seq lock, VERIFIED_WRITE, COMMIT. Resolves
+   * with the head and clock it wrote at, or null when it wrote nothing: what the hub knew had changed,
+   * or the write failed (an eventId stored meanwhile, a site deleted). The caller then takes `run`,
+   * which reads the state afresh; a lost connection fails there too.
+   */
+  async function runVerified(expected: VerifiedState, write: BatchWrite): Promise<{ head: number; now: Date } | null> {
+    const conn: pg.Client = held ?? (held = await db.client.acquireConnection());
+    const prepare = prepared.has(conn) ? '' : PREPARE;
+    try {
+      const results = (await conn.query(`${prepare}BEGIN;
+        SELECT value FROM event_seq WHERE id = 1 FOR UPDATE;
+        EXECUTE hub_verified_write(${json(expected.employees)}, ${json(expected.sites)}, ${json(expected.eventIds)},
+          ${json(write.events)}, ${json(write.checkins)}, ${write.events.length});
+        COMMIT`)) as unknown as pg.QueryResult[];
+      prepared.add(conn);
+      const r = results.at(-2)!.rows[0];
+      return r.ok ? { head: Number(r.head), now: r.now } : null;
+    } catch {
+      const reset = prepared.has(conn) ? '' : '; DEALLOCATE ALL';
+      await conn.query(`ROLLBACK${reset}`).catch(() => undefined);
+      return null;
+    }
+  }
+
+  return { run, runVerified, release };
 }

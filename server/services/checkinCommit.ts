@@ -1,8 +1,9 @@
 import type { Checkin, PresenceChanged } from '../../shared/schemas.js';
 import { AppError, NotFoundError } from '../errors.js';
-import type { CheckinLedger } from '../repositories/checkinBatch.js';
+import type { BatchState, BatchWrite, CheckinLedger } from '../repositories/checkinBatch.js';
 import type { HubEvent } from '../repositories/events.js';
 import { insertPunch, judgePunch, type TimelinePunch } from './checkinRules.js';
+import type { LatestPunches } from './latestPunches.js';
 
 /** A punch ready to judge: identity resolved, eventId and occurredAt fixed. */
 export type Punch = {
@@ -28,81 +29,138 @@ export type CommitOutcome = {
  * judges against the committed state and nothing can race: an eventId or an identical punch stored
  * before (or earlier in this group) is returned as a duplicate, never stored twice. Punches are
  * judged in occurredAt order; the valid ones are stored with consecutive seqs, the rest are errors.
+ *
+ * With `latest`, a group of live punches whose employees' latest punches this node knows is judged
+ * from those and written in one round trip, the write checking they still hold (else it writes
+ * nothing and the group goes the usual way: read under the lock, judge, write).
  */
-export async function commitPunches(ledger: CheckinLedger, punches: Punch[], longestShiftMs: number): Promise<CommitOutcome> {
-  const results: Array<PunchResult | Error> = new Array(punches.length);
-  const touchedSites = new Set<string>();
+export async function commitPunches(ledger: CheckinLedger, punches: Punch[], longestShiftMs: number, latest?: LatestPunches): Promise<CommitOutcome> {
+  const known = latest?.knownGroup(punches, longestShiftMs, Date.now());
+  if (known) {
+    const judged = judge(punches, known.state, longestShiftMs);
+    const at = await ledger.runVerified(known.expected, judged.write);
+    if (at) {
+      placeAt(judged.write, at.head, at.now);
+      for (const c of judged.write.checkins) latest!.remember(c.employeeId, known.state.employees.get(c.employeeId)!, c);
+      return judged.outcome;
+    }
+  }
+
   const read = {
     employeeIds: unique(punches.map((p) => p.employeeId)),
     siteIds: unique(punches.flatMap((p) => (p.siteId ? [p.siteId] : []))),
     eventIds: unique(punches.map((p) => p.eventId)),
     windows: timelineWindows(punches),
   };
-  const { events } = await ledger.run(read, ({ head, now, employees, sites, known: byEventId, timelines: stored }) => {
-    const timelines = new Map<string, TimelinePunch[]>();
-    const identical = new Map<string, Checkin>();
-    for (const [employeeId, checkins] of stored) {
-      timelines.set(employeeId, checkins.map((c) => ({ type: c.type, at: Date.parse(c.occurredAt), siteId: c.siteId })));
-      for (const c of checkins) identical.set(punchKey(c.employeeId, c.type, c.occurredAt), c);
-    }
-
-    const fresh: Checkin[] = [];
-    for (const i of judgingOrder(punches)) {
-      const p = punches[i]!;
-      const known = byEventId.get(p.eventId);
-      if (known) {
-        results[i] = sameRequest(known, p) ? { checkin: known, created: false } : eventIdReused(p.eventId);
-        continue;
-      }
-      const employee = employees.get(p.employeeId);
-      if (!employee) {
-        results[i] = new NotFoundError('unknown_employee', `no employee with id ${p.employeeId}`);
-        continue;
-      }
-      if (!employee.active) {
-        results[i] = new AppError(409, 'employee_inactive', `employee ${p.employeeId} is inactive and cannot check in`);
-        continue;
-      }
-      if (p.siteId && !sites.has(p.siteId)) {
-        results[i] = new NotFoundError('unknown_site', `no site with id ${p.siteId}`);
-        continue;
-      }
-      const twin = p.type !== 'toggle' && identical.get(punchKey(p.employeeId, p.type, p.occurredAt));
-      if (twin) {
-        results[i] = { checkin: twin, created: false };
-        continue;
-      }
-      const timeline = timelines.get(p.employeeId)!;
-      const at = Date.parse(p.occurredAt);
-      const verdict = judgePunch(timeline, { type: p.type, at }, longestShiftMs);
-      if (!verdict.ok) {
-        results[i] = new AppError(409, verdict.code, verdict.message);
-        continue;
-      }
-      const checkin: Checkin = {
-        seq: 0,
-        eventId: p.eventId,
-        employeeId: p.employeeId,
-        // A check-out closes the session where it was opened unless the kiosk says otherwise.
-        siteId: p.siteId ?? verdict.opened?.siteId ?? employee.siteId,
-        deviceId: p.deviceId,
-        type: verdict.type,
-        occurredAt: p.occurredAt,
-        recordedAt: now.toISOString(),
-      };
-      insertPunch(timeline, { type: verdict.type, at, siteId: checkin.siteId });
-      identical.set(punchKey(checkin.employeeId, checkin.type, checkin.occurredAt), checkin);
-      byEventId.set(checkin.eventId, checkin);
-      fresh.push(checkin);
-      results[i] = { checkin, created: true };
-      if (checkin.siteId) touchedSites.add(checkin.siteId);
-      for (const s of stored.get(checkin.employeeId) ?? []) if (s.siteId) touchedSites.add(s.siteId);
-    }
-
-    const events = numberEvents(fresh, timelines, head, now, longestShiftMs);
-    return { events, checkins: fresh, head: head + events.length };
+  let judged!: ReturnType<typeof judge>;
+  let state!: BatchState;
+  await ledger.run(read, (readState) => {
+    state = readState;
+    judged = judge(punches, state, longestShiftMs);
+    return judged.write;
   });
-  return { results, events, sites: touchedSites };
+  if (latest) learn(latest, read.windows, state, judged.write.checkins);
+  return judged.outcome;
+}
+
+/** A group judged from seq 0 and this node's clock, moved to the head and clock the write found. */
+function placeAt(write: BatchWrite, head: number, now: Date): void {
+  const recordedAt = now.toISOString();
+  for (const c of write.checkins) {
+    c.seq += head;
+    c.recordedAt = recordedAt;
+  }
+  for (const e of write.events) {
+    // A checkin.recorded event's data is the check-in itself, moved above.
+    if (e.kind === 'presence.changed') (e.data as PresenceChanged).seq += head;
+    e.seq += head;
+  }
+  write.head += head;
+}
+
+/** After a read: each employee's latest punch, where the read shows it (it holds only the nearest one after the group's span). */
+function learn(latest: LatestPunches, windows: Array<{ employeeId: string; to: Date }>, state: BatchState, fresh: Checkin[]): void {
+  for (const w of windows) {
+    const employee = state.employees.get(w.employeeId);
+    const stored = state.timelines.get(w.employeeId) ?? [];
+    if (!employee || stored.some((c) => Date.parse(c.occurredAt) > w.to.getTime())) {
+      latest.forget(w.employeeId);
+      continue;
+    }
+    const all = [...stored, ...fresh.filter((c) => c.employeeId === w.employeeId)];
+    all.sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt) || a.seq - b.seq);
+    latest.remember(w.employeeId, employee, all.at(-1) ?? null);
+  }
+}
+
+/** The rules over one group, against the state it was read (or known) in. */
+function judge(punches: Punch[], state: BatchState, longestShiftMs: number) {
+  const results: Array<PunchResult | Error> = new Array(punches.length);
+  const touchedSites = new Set<string>();
+  const { head, now, employees, sites, known: byEventId, timelines: stored } = state;
+  const timelines = new Map<string, TimelinePunch[]>();
+  const identical = new Map<string, Checkin>();
+  for (const [employeeId, checkins] of stored) {
+    timelines.set(employeeId, checkins.map((c) => ({ type: c.type, at: Date.parse(c.occurredAt), siteId: c.siteId })));
+    for (const c of checkins) identical.set(punchKey(c.employeeId, c.type, c.occurredAt), c);
+  }
+
+  const fresh: Checkin[] = [];
+  for (const i of judgingOrder(punches)) {
+    const p = punches[i]!;
+    const known = byEventId.get(p.eventId);
+    if (known) {
+      results[i] = sameRequest(known, p) ? { checkin: known, created: false } : eventIdReused(p.eventId);
+      continue;
+    }
+    const employee = employees.get(p.employeeId);
+    if (!employee) {
+      results[i] = new NotFoundError('unknown_employee', `no employee with id ${p.employeeId}`);
+      continue;
+    }
+    if (!employee.active) {
+      results[i] = new AppError(409, 'employee_inactive', `employee ${p.employeeId} is inactive and cannot check in`);
+      continue;
+    }
+    if (p.siteId && !sites.has(p.siteId)) {
+      results[i] = new NotFoundError('unknown_site', `no site with id ${p.siteId}`);
+      continue;
+    }
+    const twin = p.type !== 'toggle' && identical.get(punchKey(p.employeeId, p.type, p.occurredAt));
+    if (twin) {
+      results[i] = { checkin: twin, created: false };
+      continue;
+    }
+    const timeline = timelines.get(p.employeeId)!;
+    const at = Date.parse(p.occurredAt);
+    const verdict = judgePunch(timeline, { type: p.type, at }, longestShiftMs);
+    if (!verdict.ok) {
+      results[i] = new AppError(409, verdict.code, verdict.message);
+      continue;
+    }
+    const checkin: Checkin = {
+      seq: 0,
+      eventId: p.eventId,
+      employeeId: p.employeeId,
+      // A check-out closes the session where it was opened unless the kiosk says otherwise.
+      siteId: p.siteId ?? verdict.opened?.siteId ?? employee.siteId,
+      deviceId: p.deviceId,
+      type: verdict.type,
+      occurredAt: p.occurredAt,
+      recordedAt: now.toISOString(),
+    };
+    insertPunch(timeline, { type: verdict.type, at, siteId: checkin.siteId });
+    identical.set(punchKey(checkin.employeeId, checkin.type, checkin.occurredAt), checkin);
+    byEventId.set(checkin.eventId, checkin);
+    fresh.push(checkin);
+    results[i] = { checkin, created: true };
+    if (checkin.siteId) touchedSites.add(checkin.siteId);
+    for (const s of stored.get(checkin.employeeId) ?? []) if (s.siteId) touchedSites.add(s.siteId);
+  }
+
+  const events = numberEvents(fresh, timelines, head, now, longestShiftMs);
+  const write: BatchWrite = { events, checkins: fresh, head: head + events.length };
+  return { write, outcome: { results, events, sites: touchedSites } satisfies CommitOutcome };
 }
 
 /**

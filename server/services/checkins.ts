@@ -15,6 +15,7 @@ import { findEmployeeByBadge } from '../repositories/employees.js';
 import { fieldIssues } from '../validate.js';
 import { commitPunches, type Punch, type PunchResult } from './checkinCommit.js';
 import { createGroupCommitter } from './groupCommit.js';
+import { createLatestPunches } from './latestPunches.js';
 import { verifyPin } from './pin.js';
 
 export type { PunchResult as CheckinResult };
@@ -30,9 +31,10 @@ export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: 
   const { db, cache, publisher, longestShiftMs } = deps;
 
   const ledger = createCheckinLedger(db);
+  const latest = createLatestPunches();
   const committer = createGroupCommitter<Punch, PunchResult>(
     async (punches) => {
-      const { results, events, sites } = await commitPunches(ledger, punches, longestShiftMs);
+      const { results, events, sites } = await commitPunches(ledger, punches, longestShiftMs, latest);
       return {
         results,
         // Committed: make reads see it before anyone is told, then tell the dashboards.
@@ -107,6 +109,8 @@ export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: 
     },
 
     list: (query: CheckinListQuery) => listCheckins(db, query),
+    /** Every committed event, this node's and others', in seq order: keeps what is known of latest punches current. */
+    observe: latest.observe,
     drain: () => committer.drain(),
   };
 }
