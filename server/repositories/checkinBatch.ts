@@ -167,9 +167,7 @@ export function createCheckinLedger(db: Knex) {
       open = false;
       return write;
     } catch (err) {
-      // If this message was to prepare the statements, forget them whatever happened, so the next use prepares afresh.
-      const reset = prepared.has(conn) ? '' : '; DEALLOCATE ALL';
-      if (open) await conn.query(`ROLLBACK${reset}`).catch(() => undefined);
+      if (open) await rollback(conn);
       // A failed connection goes back to the pool, which drops it if it is broken; the next group takes another.
       if (held === conn) release();
       throw err;
@@ -195,10 +193,14 @@ export function createCheckinLedger(db: Knex) {
       const r = results.at(-2)!.rows[0];
       return r.ok ? { head: Number(r.head), now: r.now } : null;
     } catch {
-      const reset = prepared.has(conn) ? '' : '; DEALLOCATE ALL';
-      await conn.query(`ROLLBACK${reset}`).catch(() => undefined);
+      await rollback(conn);
       return null;
     }
+  }
+
+  /** If the failed message was the one to prepare the statements, forget them too, so the next use prepares afresh. */
+  async function rollback(conn: pg.Client): Promise<void> {
+    await conn.query(`ROLLBACK${prepared.has(conn) ? '' : '; DEALLOCATE ALL'}`).catch(() => undefined);
   }
 
   return { run, runVerified, release };
