@@ -80,22 +80,16 @@ function placeAt(write: BatchWrite, head: number, now: Date): void {
 
 /** After a read: each employee's latest punch, where the read shows it (it holds only the nearest one after the group's span). */
 function learn(latest: LatestPunches, windows: Array<{ employeeId: string; to: Date }>, state: BatchState, fresh: Checkin[]): void {
-  const freshBy = new Map<string, Checkin[]>();
-  for (const c of fresh) {
-    const mine = freshBy.get(c.employeeId);
-    if (mine) mine.push(c);
-    else freshBy.set(c.employeeId, [c]);
+  const newest = new Map<string, Checkin>();
+  for (const c of [...[...state.timelines.values()].flat(), ...fresh]) {
+    const best = newest.get(c.employeeId);
+    if (!best || (Date.parse(c.occurredAt) - Date.parse(best.occurredAt) || c.seq - best.seq) > 0) newest.set(c.employeeId, c);
   }
   for (const w of windows) {
     const employee = state.employees.get(w.employeeId);
     const stored = state.timelines.get(w.employeeId) ?? [];
-    if (!employee || stored.some((c) => Date.parse(c.occurredAt) > w.to.getTime())) {
-      latest.forget(w.employeeId);
-      continue;
-    }
-    const all = [...stored, ...(freshBy.get(w.employeeId) ?? [])];
-    all.sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt) || a.seq - b.seq);
-    latest.remember(w.employeeId, employee, all.at(-1) ?? null);
+    if (!employee || stored.some((c) => Date.parse(c.occurredAt) > w.to.getTime())) latest.forget(w.employeeId);
+    else latest.remember(w.employeeId, employee, newest.get(w.employeeId) ?? null);
   }
 }
 
