@@ -93,6 +93,9 @@ function learn(latest: LatestPunches, windows: Array<{ employeeId: string; to: D
   }
 }
 
+/** A check-in this group stores, with its time parsed. */
+type Fresh = { checkin: Checkin; at: number };
+
 /** The rules over one group, against the state it was read (or known) in. */
 function judge(punches: Punch[], state: BatchState, longestShiftMs: number) {
   const results: Array<PunchResult | Error> = new Array(punches.length);
@@ -101,13 +104,18 @@ function judge(punches: Punch[], state: BatchState, longestShiftMs: number) {
   const timelines = new Map<string, TimelinePunch[]>();
   const identical = new Map<string, Checkin>();
   for (const [employeeId, checkins] of stored) {
-    timelines.set(employeeId, checkins.map((c) => ({ type: c.type, at: Date.parse(c.occurredAt), siteId: c.siteId })));
-    for (const c of checkins) identical.set(punchKey(c.employeeId, c.type, c.occurredAt), c);
+    const timeline = checkins.map((c) => ({ type: c.type, at: Date.parse(c.occurredAt), siteId: c.siteId }));
+    timelines.set(employeeId, timeline);
+    checkins.forEach((c, k) => identical.set(punchKey(c.employeeId, c.type, timeline[k]!.at), c));
   }
 
-  const fresh: Checkin[] = [];
-  for (const i of judgingOrder(punches)) {
+  // Each time is parsed once: the sort and the rules would otherwise parse it a dozen times per punch.
+  const times = punches.map((p) => Date.parse(p.occurredAt));
+  const recordedAt = now.toISOString();
+  const fresh: Fresh[] = [];
+  for (const i of judgingOrder(times)) {
     const p = punches[i]!;
+    const at = times[i]!;
     const known = byEventId.get(p.eventId);
     if (known) {
       results[i] = sameRequest(known, p) ? { checkin: known, created: false } : eventIdReused(p.eventId);
@@ -126,13 +134,12 @@ function judge(punches: Punch[], state: BatchState, longestShiftMs: number) {
       results[i] = new NotFoundError('unknown_site', `no site with id ${p.siteId}`);
       continue;
     }
-    const twin = p.type !== 'toggle' && identical.get(punchKey(p.employeeId, p.type, p.occurredAt));
+    const twin = p.type !== 'toggle' && identical.get(punchKey(p.employeeId, p.type, at));
     if (twin) {
       results[i] = { checkin: twin, created: false };
       continue;
     }
     const timeline = timelines.get(p.employeeId)!;
-    const at = Date.parse(p.occurredAt);
     const verdict = judgePunch(timeline, { type: p.type, at }, longestShiftMs);
     if (!verdict.ok) {
       results[i] = new AppError(409, verdict.code, verdict.message);
@@ -147,19 +154,19 @@ function judge(punches: Punch[], state: BatchState, longestShiftMs: number) {
       deviceId: p.deviceId,
       type: verdict.type,
       occurredAt: p.occurredAt,
-      recordedAt: now.toISOString(),
+      recordedAt,
     };
     insertPunch(timeline, { type: verdict.type, at, siteId: checkin.siteId });
-    identical.set(punchKey(checkin.employeeId, checkin.type, checkin.occurredAt), checkin);
+    identical.set(punchKey(checkin.employeeId, checkin.type, at), checkin);
     byEventId.set(checkin.eventId, checkin);
-    fresh.push(checkin);
+    fresh.push({ checkin, at });
     results[i] = { checkin, created: true };
     if (checkin.siteId) touchedSites.add(checkin.siteId);
     for (const s of stored.get(checkin.employeeId) ?? []) if (s.siteId) touchedSites.add(s.siteId);
   }
 
   const events = numberEvents(fresh, timelines, head, now, longestShiftMs);
-  const write: BatchWrite = { events, checkins: fresh, head: head + events.length };
+  const write: BatchWrite = { events, checkins: fresh.map((f) => f.checkin), head: head + events.length };
   return { write, outcome: { results, events, sites: touchedSites } satisfies CommitOutcome };
 }
 
@@ -167,17 +174,18 @@ function judge(punches: Punch[], state: BatchState, longestShiftMs: number) {
  * Seqs follow commit order. Each stored punch is a `checkin.recorded`; an employee whose latest punch
  * (in time) is now one of these also gets a `presence.changed`, with a seq of its own.
  */
-function numberEvents(fresh: Checkin[], timelines: Map<string, TimelinePunch[]>, head: number, now: Date, longestShiftMs: number): HubEvent[] {
+function numberEvents(fresh: Fresh[], timelines: Map<string, TimelinePunch[]>, head: number, now: Date, longestShiftMs: number): HubEvent[] {
   const events: HubEvent[] = [];
-  const latest = new Map<string, Checkin>();
-  for (const c of fresh) {
+  const latest = new Map<string, Fresh>();
+  for (const f of fresh) {
+    const c = f.checkin;
     c.seq = ++head;
     events.push({ seq: c.seq, kind: 'checkin.recorded', siteId: c.siteId, employeeId: c.employeeId, data: c });
     const last = timelines.get(c.employeeId)!.at(-1)!;
-    if (last.at === Date.parse(c.occurredAt) && last.type === c.type) latest.set(c.employeeId, c);
+    if (last.at === f.at && last.type === c.type) latest.set(c.employeeId, f);
   }
-  for (const c of latest.values()) {
-    const present = c.type === 'in' && now.getTime() - Date.parse(c.occurredAt) <= longestShiftMs;
+  for (const { checkin: c, at } of latest.values()) {
+    const present = c.type === 'in' && now.getTime() - at <= longestShiftMs;
     const change: PresenceChanged = { seq: ++head, siteId: c.siteId, employeeId: c.employeeId, present, since: present ? c.occurredAt : null };
     events.push({ seq: change.seq, kind: 'presence.changed', siteId: c.siteId, employeeId: c.employeeId, data: change });
   }
@@ -198,12 +206,12 @@ function timelineWindows(punches: Punch[]) {
   return [...bounds].map(([employeeId, b]) => ({ employeeId, from: new Date(b.from), to: new Date(b.to) }));
 }
 
-/** Indexes of punches by occurredAt, arrival order breaking ties. */
-function judgingOrder(punches: Punch[]): number[] {
-  return punches.map((_, i) => i).sort((a, b) => Date.parse(punches[a]!.occurredAt) - Date.parse(punches[b]!.occurredAt) || a - b);
+/** Indexes of punches by time, arrival order breaking ties. */
+function judgingOrder(times: number[]): number[] {
+  return times.map((_, i) => i).sort((a, b) => times[a]! - times[b]! || a - b);
 }
 
-const punchKey = (employeeId: string, type: string, occurredAt: string) => `${employeeId}\u0000${type}\u0000${Date.parse(occurredAt)}`;
+const punchKey = (employeeId: string, type: string, at: number) => `${employeeId}\u0000${type}\u0000${at}`;
 
 /** A retry carries the same employee and (unless it was a toggle) the same type. */
 const sameRequest = (c: Checkin, p: Punch) => c.employeeId === p.employeeId && (p.type === 'toggle' || p.type === c.type);
