@@ -104,9 +104,13 @@ function judge(punches: Punch[], state: BatchState, longestShiftMs: number) {
   const timelines = new Map<string, TimelinePunch[]>();
   const identical = new Map<string, Checkin>();
   for (const [employeeId, checkins] of stored) {
-    const timeline = checkins.map((c) => ({ type: c.type, at: Date.parse(c.occurredAt), siteId: c.siteId }));
+    const timeline: TimelinePunch[] = [];
+    for (const c of checkins) {
+      const at = Date.parse(c.occurredAt);
+      timeline.push({ type: c.type, at, siteId: c.siteId });
+      identical.set(punchKey(c.employeeId, c.type, at), c);
+    }
     timelines.set(employeeId, timeline);
-    checkins.forEach((c, k) => identical.set(punchKey(c.employeeId, c.type, timeline[k]!.at), c));
   }
 
   // Each time is parsed once: the sort and the rules would otherwise parse it a dozen times per punch.
