@@ -185,9 +185,9 @@ async function createBenchDatabase(): Promise<void> {
          id bigserial PRIMARY KEY, event_id uuid NOT NULL, employee_id text NOT NULL, type text NOT NULL,
          occurred_at timestamptz NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now())`,
     );
-    // Only the seeded tables. Analyzing the empty events table makes the planner think it stays empty:
-    // each hub connection then caches a seq-scan plan for the checkins.seq → events foreign-key check
-    // and every inserted check-in scans all events (measured: ~2 ms per row at 30k events).
+    // Only the seeded tables: statistics taken while events and checkins are empty make the planner
+    // treat them as empty for good, and a plan cached then scans them (measured with an earlier
+    // schema: ~2 ms per inserted check-in at 30k events).
     await client.query('ANALYZE sites, employees');
   } finally {
     await client.end();
@@ -211,6 +211,33 @@ async function machineLine(): Promise<string> {
       `PostgreSQL ${await setting('server_version')} (synchronous_commit=${await setting('synchronous_commit')}, ` +
       `fsync=${await setting('fsync')}), load average at start ${os.loadavg()[0]!.toFixed(2)}`
     );
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * What one transaction costs this machine with nothing else running: a bare round trip, and a
+ * single-row INSERT committed on its own (one round trip and a WAL flush). Raw pays the commit for
+ * every row and the hub once per group, so where the flush is slow the hub gains more from grouping.
+ */
+async function commitFloor(): Promise<string> {
+  const client = new pg.Client({ connectionString: DB_URL });
+  await client.connect();
+  try {
+    const time = async (sql: string, params: unknown[] = []) => {
+      const samples: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const start = performance.now();
+        await client.query(sql, params);
+        samples.push(performance.now() - start);
+      }
+      return Math.round(percentiles(samples.slice(50)).p50 * 1000);
+    };
+    const roundTrip = await time('SELECT 1');
+    const commit = await time("INSERT INTO raw_checkins (event_id, employee_id, type, occurred_at) VALUES (gen_random_uuid(), 'floor', 'in', now())");
+    await client.query("DELETE FROM raw_checkins WHERE employee_id = 'floor'");
+    return `one client, before the hub starts: round trip p50 ${roundTrip} µs, single-row commit p50 ${commit} µs`;
   } finally {
     await client.end();
   }
@@ -736,6 +763,8 @@ async function main(): Promise<number> {
     say(`machine: ${machine}`);
     const code = codeLine();
     say(`code: ${code}`);
+    const floor = await commitFloor();
+    say(`floor: ${floor}`);
     hub = await startHubProcess();
 
     const load: LoadResult[] = [];
@@ -773,6 +802,7 @@ async function main(): Promise<number> {
     console.log(`command:  npm run bench:ingest -- --connections ${CONNECTIONS} --duration ${DURATION} --rounds ${ROUNDS} --rate ${RATE} (employees ${EMPLOYEES}, ${REDIS_URL ? 'Redis' : 'no Redis'})`);
     console.log(`machine:  ${machine}`);
     console.log(`code:     ${code}`);
+    console.log(`floor:    ${floor}`);
     console.log(`hub:      ${perSec(throughput.created / throughput.seconds)} check-ins, p50 ${ms(throughput.latency.p50)}, p99 ${ms(throughput.latency.p99)} at ${CONNECTIONS} connections` +
       (throughput.groups ? ` (mean ${throughput.groups.mean.toFixed(1)} per transaction)` : ''));
     console.log(`raw:      ${perSec(rawRate)} single-row INSERT transactions, p50 ${ms(raw.latency.p50)}, p99 ${ms(raw.latency.p99)} at ${CONNECTIONS} clients`);
