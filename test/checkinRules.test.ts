@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { insertPunch, judgePunch, type TimelinePunch } from '../server/services/checkinRules.js';
+import { insertPunch, judgePunch, takeOutMisfits, type TimelinePunch } from '../server/services/checkinRules.js';
 
 const H = 3600_000;
 const L = 16 * H;
@@ -38,19 +38,47 @@ describe('check-in rules', () => {
     assert.deepEqual(judge([{ type: 'in', at: 0 }], 'out', L), { ok: true, type: 'out' });
   });
 
+  /** A group placed as the commit does: each punch judged in time order, then stored punches it broke take it out. */
+  const place = (stored: TimelinePunch[], punches: Array<{ type: 'in' | 'out' | 'toggle'; at: number }>) => {
+    type P = TimelinePunch & { added?: true };
+    const timeline: P[] = stored.map((p) => ({ ...p }));
+    const verdicts = new Map<number, string>();
+    for (const p of [...punches].sort((a, b) => a.at - b.at)) {
+      const v = judgePunch(timeline, p, L);
+      verdicts.set(p.at, v.ok ? v.type : v.code);
+      if (v.ok) insertPunch(timeline, { type: v.type, at: p.at, added: true });
+    }
+    for (const m of takeOutMisfits(timeline, (t) => t.added === true, L)) verdicts.set(m.punch.at, m.code);
+    return { verdicts: punches.map((p) => verdicts.get(p.at)), timeline: timeline.map((p) => `${p.type}@${p.at / H}`) };
+  };
+
   it('an offline punch fits where it happened, judged against its neighbours in time', () => {
-    const timeline: TimelinePunch[] = [
+    const day: TimelinePunch[] = [
       { type: 'in', at: 10 * H },
       { type: 'out', at: 18 * H },
     ];
     // A shift the day before, synced late: fine.
-    assert.deepEqual(judge(timeline, 'in', -14 * H), { ok: true, type: 'in' });
+    assert.deepEqual(place(day, [{ type: 'in', at: -14 * H }, { type: 'out', at: -6 * H }]).verdicts, ['in', 'out']);
     // An out in the middle of the stored session: the stored out would then follow an out.
-    const mid = judge(timeline, 'out', 12 * H);
-    assert.equal(!mid.ok && mid.code, 'out_of_sequence');
+    assert.deepEqual(place(day, [{ type: 'out', at: 12 * H }]).verdicts, ['out_of_sequence']);
     // An in just before a stored in would leave it "in while in".
-    const before = judge(timeline, 'in', 9 * H);
-    assert.equal(!before.ok && before.code, 'out_of_sequence');
+    assert.deepEqual(place(day, [{ type: 'in', at: 9 * H }]).verdicts, ['out_of_sequence']);
+  });
+
+  it('a whole earlier session synced before a stored one fits, though its in alone would not', () => {
+    const day: TimelinePunch[] = [
+      { type: 'in', at: 8 * H },
+      { type: 'out', at: 17 * H },
+    ];
+    const early = place(day, [{ type: 'out', at: 6 * H }, { type: 'in', at: 5 * H }]);
+    assert.deepEqual(early.verdicts, ['out', 'in']);
+    assert.deepEqual(early.timeline, ['in@5', 'out@6', 'in@8', 'out@17']);
+    // A break inside the stored session: out then in again before the stored out.
+    assert.deepEqual(place(day, [{ type: 'out', at: 12 * H }, { type: 'in', at: 13 * H }]).verdicts, ['out', 'in']);
+    // Only the group's punch that leaves the stored one invalid is taken out.
+    const third = place(day, [{ type: 'in', at: 5 * H }, { type: 'out', at: 6 * H }, { type: 'in', at: 7 * H }]);
+    assert.deepEqual(third.verdicts, ['in', 'out', 'out_of_sequence']);
+    assert.deepEqual(third.timeline, ['in@5', 'out@6', 'in@8', 'out@17']);
   });
 
   it('an out names the check-in it closes, so it can take that site', () => {

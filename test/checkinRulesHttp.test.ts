@@ -11,7 +11,7 @@ describe('check-in rules, idempotency, offline batches and presence', () => {
     seed: async (db) => {
       await makeSite(db, { id: 'S1', timeZone: 'Europe/Berlin' });
       await makeSite(db, { id: 'S2' });
-      for (const id of ['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'B1', 'B2', 'B3', 'P1', 'P2']) await makeEmployee(db, { id, siteId: 'S1' });
+      for (const id of ['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'B1', 'B2', 'B3', 'B4', 'B5', 'P1', 'P2', 'P3']) await makeEmployee(db, { id, siteId: 'S1' });
       await makeEmployee(db, { id: 'OFF', siteId: 'S1', active: false });
       await makeEmployee(db, { id: 'K1', siteId: 'S1', badge: 'BADGE-1' });
       await db('employees').insert({ id: 'K2', name: 'Pinned', site_id: 'S1', badge: 'BADGE-2', pin_hash: await hashPin('4711') });
@@ -91,6 +91,16 @@ describe('check-in rules, idempotency, offline batches and presence', () => {
       assert.equal(twin.status, 200);
       assert.equal(twin.body.data.seq, first.body.data.seq);
       assert.equal((await rows('P1')).length, 1);
+    });
+
+    it('a toggle repeated at the same occurredAt is a duplicate, not a second, zero-length punch', async () => {
+      const when = at('2026-11-10T07:00:00Z');
+      const first = await post({ employeeId: 'P3', type: 'toggle', occurredAt: when });
+      const again = await post({ employeeId: 'P3', type: 'toggle', occurredAt: when });
+      assert.equal(first.status, 201);
+      assert.equal(again.status, 200);
+      assert.equal(again.body.data.seq, first.body.data.seq);
+      assert.deepEqual((await rows('P3')).map((r) => r.type), ['in']);
     });
 
     it('an eventId reused for another employee is a 409, not a silent mix-up', async () => {
@@ -176,6 +186,32 @@ describe('check-in rules, idempotency, offline batches and presence', () => {
       assert.equal(res.status, 200, res.text);
       assert.deepEqual(res.body.data.map((r: any) => r.error?.code ?? r.status), ['validation_failed', 'validation_failed', 'validation_failed', 'created']);
       assert.equal((await rows('B3')).length, 1);
+    });
+
+    it('a whole earlier session synced before a stored one is stored, though its in alone would not fit', async () => {
+      for (const [employeeId, type, time] of [['B4', 'in', '08:00'], ['B4', 'out', '17:00'], ['B5', 'in', '08:00'], ['B5', 'out', '17:00']]) {
+        assert.equal((await post({ employeeId, type, occurredAt: at(`2026-11-04T${time}:00Z`) })).status, 201);
+      }
+      const lone = randomUUID();
+      const punches = [
+        { employeeId: 'B4', type: 'out', occurredAt: at('2026-11-04T06:00:00Z') },
+        { employeeId: 'B4', type: 'in', occurredAt: at('2026-11-04T05:00:00Z') },
+        // A break inside the stored session: out, then in again before the stored out.
+        { employeeId: 'B4', type: 'out', occurredAt: at('2026-11-04T12:00:00Z') },
+        { employeeId: 'B4', type: 'in', occurredAt: at('2026-11-04T12:30:00Z') },
+        // An in with no out before the stored in is refused, and so is its repeat in the batch.
+        { employeeId: 'B5', type: 'in', occurredAt: at('2026-11-04T05:00:00Z'), eventId: lone },
+        { employeeId: 'B5', type: 'in', occurredAt: at('2026-11-04T05:00:00Z'), eventId: lone },
+      ];
+      const res = await api(t.hub, 'POST', '/api/v1/checkins/batch', { punches });
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.body.data.map((r: any) => r.error?.code ?? r.status), ['created', 'created', 'created', 'created', 'out_of_sequence', 'out_of_sequence']);
+      assert.deepEqual((await rows('B4')).map((r) => `${r.type}@${r.occurred_at.toISOString().slice(11, 16)}`),
+        ['in@05:00', 'out@06:00', 'in@08:00', 'out@12:00', 'in@12:30', 'out@17:00']);
+      assert.equal((await rows('B5')).length, 2);
+      // Only what was stored was announced.
+      const announced = await t.tdb.db('events').where({ employee_id: 'B5', kind: 'checkin.recorded' }).count<{ count: string }[]>('* as count');
+      assert.equal(Number(announced[0]!.count), 2);
     });
 
     it('rejects an empty batch and one over 1,000 punches as a whole', async () => {

@@ -2,7 +2,7 @@ import type { Checkin, PresenceChanged } from '../../shared/schemas.js';
 import { AppError, NotFoundError } from '../errors.js';
 import type { BatchState, BatchWrite, CheckinLedger } from '../repositories/checkinBatch.js';
 import type { HubEvent } from '../repositories/events.js';
-import { insertPunch, judgePunch, type TimelinePunch } from './checkinRules.js';
+import { insertPunch, judgePunch, takeOutMisfits, type TimelinePunch } from './checkinRules.js';
 import type { LatestPunches } from './latestPunches.js';
 
 /** A punch ready to judge: identity resolved, eventId and occurredAt fixed. */
@@ -93,18 +93,26 @@ function learn(latest: LatestPunches, windows: Array<{ employeeId: string; to: D
   }
 }
 
-/** A check-in this group stores, with its time parsed. */
-type Fresh = { checkin: Checkin; at: number };
+/** A check-in this group stores, with its time parsed, its result's index and those of its repeats in the group. */
+type Fresh = { checkin: Checkin; at: number; index: number; repeats: number[]; takenOut?: true };
+
+/** A punch on an employee's timeline: stored, or this group's. */
+type Placed = TimelinePunch & { fresh?: Fresh };
 
 /** The rules over one group, against the state it was read (or known) in. */
 function judge(punches: Punch[], state: BatchState, longestShiftMs: number) {
   const results: Array<PunchResult | Error> = new Array(punches.length);
-  const touchedSites = new Set<string>();
   const { head, now, employees, sites, known: byEventId, timelines: stored } = state;
-  const timelines = new Map<string, TimelinePunch[]>();
+  const timelines = new Map<string, Placed[]>();
   const identical = new Map<string, Checkin>();
+  const freshOf = new Map<Checkin, Fresh>();
+  // A result that names a check-in of this group shares its fate if the check-in is taken out.
+  const answer = (i: number, checkin: Checkin) => {
+    results[i] = { checkin, created: false };
+    freshOf.get(checkin)?.repeats.push(i);
+  };
   for (const [employeeId, checkins] of stored) {
-    const timeline: TimelinePunch[] = [];
+    const timeline: Placed[] = [];
     for (const c of checkins) {
       const at = Date.parse(c.occurredAt);
       timeline.push({ type: c.type, at, siteId: c.siteId });
@@ -116,13 +124,14 @@ function judge(punches: Punch[], state: BatchState, longestShiftMs: number) {
   // Each time is parsed once: the sort and the rules would otherwise parse it a dozen times per punch.
   const times = punches.map((p) => Date.parse(p.occurredAt));
   const recordedAt = now.toISOString();
-  const fresh: Fresh[] = [];
+  let fresh: Fresh[] = [];
   for (const i of judgingOrder(times)) {
     const p = punches[i]!;
     const at = times[i]!;
     const known = byEventId.get(p.eventId);
     if (known) {
-      results[i] = sameRequest(known, p) ? { checkin: known, created: false } : eventIdReused(p.eventId);
+      if (sameRequest(known, p)) answer(i, known);
+      else results[i] = eventIdReused(p.eventId);
       continue;
     }
     const employee = employees.get(p.employeeId);
@@ -138,9 +147,13 @@ function judge(punches: Punch[], state: BatchState, longestShiftMs: number) {
       results[i] = new NotFoundError('unknown_site', `no site with id ${p.siteId}`);
       continue;
     }
-    const twin = p.type !== 'toggle' && identical.get(punchKey(p.employeeId, p.type, at));
+    // A toggle's type is not known before it is judged: any punch at that same instant is its original.
+    const twin =
+      p.type === 'toggle'
+        ? (identical.get(punchKey(p.employeeId, 'in', at)) ?? identical.get(punchKey(p.employeeId, 'out', at)))
+        : identical.get(punchKey(p.employeeId, p.type, at));
     if (twin) {
-      results[i] = { checkin: twin, created: false };
+      answer(i, twin);
       continue;
     }
     const timeline = timelines.get(p.employeeId)!;
@@ -160,11 +173,25 @@ function judge(punches: Punch[], state: BatchState, longestShiftMs: number) {
       occurredAt: p.occurredAt,
       recordedAt,
     };
-    insertPunch(timeline, { type: verdict.type, at, siteId: checkin.siteId });
+    const f: Fresh = { checkin, at, index: i, repeats: [] };
+    insertPunch(timeline, { type: verdict.type, at, siteId: checkin.siteId, fresh: f });
     identical.set(punchKey(checkin.employeeId, checkin.type, at), checkin);
     byEventId.set(checkin.eventId, checkin);
-    fresh.push({ checkin, at });
+    freshOf.set(checkin, f);
+    fresh.push(f);
     results[i] = { checkin, created: true };
+  }
+
+  for (const timeline of timelines.values()) {
+    for (const { punch, code, message } of takeOutMisfits(timeline, (t) => t.fresh !== undefined, longestShiftMs)) {
+      const f = punch.fresh!;
+      f.takenOut = true;
+      for (const r of [f.index, ...f.repeats]) results[r] = new AppError(409, code, message);
+    }
+  }
+  fresh = fresh.filter((f) => !f.takenOut);
+  const touchedSites = new Set<string>();
+  for (const { checkin } of fresh) {
     if (checkin.siteId) touchedSites.add(checkin.siteId);
     for (const s of stored.get(checkin.employeeId) ?? []) if (s.siteId) touchedSites.add(s.siteId);
   }
