@@ -13,7 +13,7 @@ export type BatchState = {
   sites: Set<string>;
   /** Stored check-ins by eventId, for retries. */
   known: Map<string, Checkin>;
-  /** Each employee's stored punches inside its window and the nearest one on either side, in time order. */
+  /** Each employee's stored punches next to each instant read: the nearest before, any at, the nearest after; in time order. */
   timelines: Map<string, Checkin[]>;
 };
 
@@ -21,7 +21,8 @@ export type BatchRead = {
   employeeIds: string[];
   siteIds: string[];
   eventIds: string[];
-  windows: Array<{ employeeId: string; from: Date; to: Date }>;
+  /** The instants the rules judge punches at, an entry per employee and instant. */
+  instants: Array<{ employeeId: string; at: Date }>;
 };
 
 export type BatchWrite = { events: HubEvent[]; checkins: Checkin[]; head: number };
@@ -58,14 +59,14 @@ const READ = `SELECT clock_timestamp() AS now,
   (SELECT coalesce(json_agg(c), '[]') FROM jsonb_array_elements_text($3) AS k(id)
      CROSS JOIN LATERAL (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE event_id = k.id::uuid LIMIT 1) c) AS known,
   (SELECT coalesce(json_agg(c ORDER BY c.employee_id, c.occurred_at, c.seq), '[]') FROM (
-     SELECT ch.* FROM jsonb_to_recordset($4) AS w("employeeId" text, "from" timestamptz, "to" timestamptz)
+     SELECT DISTINCT ON (ch.seq) ch.* FROM jsonb_to_recordset($4) AS w("employeeId" text, at timestamptz)
      CROSS JOIN LATERAL (
-       (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at < w."from"
+       (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at < w.at
          ORDER BY occurred_at DESC, seq DESC LIMIT 1)
        UNION ALL
-       SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at BETWEEN w."from" AND w."to"
+       SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at = w.at
        UNION ALL
-       (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at > w."to"
+       (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at > w.at
          ORDER BY occurred_at, seq LIMIT 1)) ch) c) AS timelines`;
 
 const WRITE = `WITH
@@ -147,11 +148,11 @@ export function createCheckinLedger(db: Knex) {
       open = true;
       const results = (await conn.query(`${prepare}BEGIN;
         SELECT value AS head FROM event_seq WHERE id = 1 FOR UPDATE;
-        EXECUTE hub_batch_read(${json(read.employeeIds)}, ${json(read.siteIds)}, ${json(read.eventIds)}, ${json(read.windows)})`)) as unknown as pg.QueryResult[];
+        EXECUTE hub_batch_read(${json(read.employeeIds)}, ${json(read.siteIds)}, ${json(read.eventIds)}, ${json(read.instants)})`)) as unknown as pg.QueryResult[];
       prepared.add(conn);
       const { head } = results.at(-2)!.rows[0];
       const r = results.at(-1)!.rows[0];
-      const timelines = new Map<string, Checkin[]>(read.windows.map((w) => [w.employeeId, []]));
+      const timelines = new Map<string, Checkin[]>(read.instants.map((w) => [w.employeeId, []]));
       for (const row of r.timelines) timelines.get(row.employee_id)!.push(fromRow(row));
       const write = decide({
         head: Number(head),

@@ -50,7 +50,7 @@ export async function commitPunches(ledger: CheckinLedger, punches: Punch[], lon
     employeeIds: unique(punches.map((p) => p.employeeId)),
     siteIds: unique(punches.flatMap((p) => (p.siteId ? [p.siteId] : []))),
     eventIds: unique(punches.map((p) => p.eventId)),
-    windows: timelineWindows(punches),
+    instants: timelineInstants(punches),
   };
   let judged!: ReturnType<typeof judge>;
   let state!: BatchState;
@@ -59,7 +59,7 @@ export async function commitPunches(ledger: CheckinLedger, punches: Punch[], lon
     judged = judge(punches, state, longestShiftMs);
     return judged.write;
   });
-  if (latest) learn(latest, read.windows, state, judged.write.checkins);
+  if (latest) learn(latest, read.instants, state, judged.write.checkins);
   return judged.outcome;
 }
 
@@ -78,18 +78,20 @@ function placeAt(write: BatchWrite, head: number, now: Date): void {
   write.head += head;
 }
 
-/** After a read: each employee's latest punch, where the read shows it (it holds only the nearest one after the group's span). */
-function learn(latest: LatestPunches, windows: Array<{ employeeId: string; to: Date }>, state: BatchState, fresh: Checkin[]): void {
+/** After a read: each employee's latest punch, where the read shows it (it holds only the nearest one after the group's last instant). */
+function learn(latest: LatestPunches, instants: Array<{ employeeId: string; at: Date }>, state: BatchState, fresh: Checkin[]): void {
   const newest = new Map<string, Checkin>();
   for (const c of [...[...state.timelines.values()].flat(), ...fresh]) {
     const best = newest.get(c.employeeId);
     if (!best || (Date.parse(c.occurredAt) - Date.parse(best.occurredAt) || c.seq - best.seq) > 0) newest.set(c.employeeId, c);
   }
-  for (const w of windows) {
-    const employee = state.employees.get(w.employeeId);
-    const stored = state.timelines.get(w.employeeId) ?? [];
-    if (!employee || stored.some((c) => Date.parse(c.occurredAt) > w.to.getTime())) latest.forget(w.employeeId);
-    else latest.remember(w.employeeId, employee, newest.get(w.employeeId) ?? null);
+  const lastAt = new Map<string, number>();
+  for (const { employeeId, at } of instants) lastAt.set(employeeId, Math.max(lastAt.get(employeeId) ?? -Infinity, at.getTime()));
+  for (const [employeeId, to] of lastAt) {
+    const employee = state.employees.get(employeeId);
+    const stored = state.timelines.get(employeeId) ?? [];
+    if (!employee || stored.some((c) => Date.parse(c.occurredAt) > to)) latest.forget(employeeId);
+    else latest.remember(employeeId, employee, newest.get(employeeId) ?? null);
   }
 }
 
@@ -224,17 +226,14 @@ function numberEvents(fresh: Fresh[], timelines: Map<string, TimelinePunch[]>, h
 }
 
 /**
- * The stored punches the rules need: a punch is judged on its neighbours in time, so per employee the
- * span of this group's punches is read, with the nearest stored punch before and after it.
+ * The stored punches the rules need: a punch is judged on its neighbours in time, so for each
+ * employee and instant the nearest stored punch before it, any at it and the nearest after it are
+ * read; never what lies between two far-apart punches of a batch.
  */
-function timelineWindows(punches: Punch[]) {
-  const bounds = new Map<string, { from: number; to: number }>();
-  for (const p of punches) {
-    const at = Date.parse(p.occurredAt);
-    const b = bounds.get(p.employeeId);
-    bounds.set(p.employeeId, { from: Math.min(b?.from ?? at, at), to: Math.max(b?.to ?? at, at) });
-  }
-  return [...bounds].map(([employeeId, b]) => ({ employeeId, from: new Date(b.from), to: new Date(b.to) }));
+function timelineInstants(punches: Punch[]) {
+  const seen = new Map<string, { employeeId: string; at: Date }>();
+  for (const p of punches) seen.set(`${p.employeeId}\u0000${p.occurredAt}`, { employeeId: p.employeeId, at: new Date(p.occurredAt) });
+  return [...seen.values()];
 }
 
 /** Indexes of punches by time, arrival order breaking ties. */
