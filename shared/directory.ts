@@ -42,7 +42,9 @@ export type Site = z.infer<typeof Site>;
 export const SiteCreate = z.strictObject({ id: Id, name: Name, timeZone: TimeZone.default('UTC') });
 export type SiteCreate = z.infer<typeof SiteCreate>;
 
-export const SiteUpdate = z.strictObject({ name: Name.optional(), timeZone: TimeZone.optional() }).refine(nonEmpty, NON_EMPTY);
+export const SiteUpdate = z
+  .strictObject({ name: Name.optional(), timeZone: TimeZone.optional(), active: z.boolean().optional() })
+  .refine(nonEmpty, NON_EMPTY);
 export type SiteUpdate = z.infer<typeof SiteUpdate>;
 
 export const SiteListQuery = PageQuery.extend({ active: z.stringbool().optional() });

@@ -11,6 +11,9 @@ describe('check-in rules, idempotency, offline batches and presence', () => {
     seed: async (db) => {
       await makeSite(db, { id: 'S1', timeZone: 'Europe/Berlin' });
       await makeSite(db, { id: 'S2' });
+      await makeSite(db, { id: 'S3' });
+      await makeEmployee(db, { id: 'C1', siteId: 'S3' });
+      await makeEmployee(db, { id: 'C2', siteId: 'S1' });
       for (const id of ['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'B1', 'B2', 'B3', 'B4', 'B5', 'P1', 'P2', 'P3']) await makeEmployee(db, { id, siteId: 'S1' });
       await makeEmployee(db, { id: 'OFF', siteId: 'S1', active: false });
       await makeEmployee(db, { id: 'K1', siteId: 'S1', badge: 'BADGE-1' });
@@ -109,6 +112,33 @@ describe('check-in rules, idempotency, offline batches and presence', () => {
       const res = await post({ employeeId: 'R1', type: 'in', eventId });
       assert.equal(res.status, 409);
       assert.equal(res.body.error.code, 'event_id_conflict');
+    });
+  });
+
+  describe('a deactivated site', () => {
+    it('takes no check-ins, named or by home site, but lets sessions opened there close; reactivated, it takes them again', async () => {
+      assert.equal((await post({ employeeId: 'C1', type: 'in' })).status, 201);
+      assert.equal((await api(t.hub, 'POST', '/api/v1/sites/S3/deactivate')).status, 200);
+      const named = await post({ employeeId: 'C2', type: 'in', siteId: 'S3' });
+      assert.equal(named.status, 409);
+      assert.equal(named.body.error.code, 'site_inactive');
+      const out = await post({ employeeId: 'C1', type: 'out' });
+      assert.equal(out.status, 201);
+      assert.equal(out.body.data.siteId, 'S3');
+      const home = await post({ employeeId: 'C1', type: 'toggle' });
+      assert.equal(home.status, 409);
+      assert.equal(home.body.error.code, 'site_inactive');
+      // Elsewhere is fine.
+      assert.equal((await post({ employeeId: 'C1', type: 'in', siteId: 'S1' })).status, 201);
+      assert.equal((await post({ employeeId: 'C1', type: 'out' })).status, 201);
+      const reopened = await api(t.hub, 'PATCH', '/api/v1/sites/S3', { active: true });
+      assert.equal(reopened.status, 200);
+      assert.equal(reopened.body.data.active, true);
+      const back = await post({ employeeId: 'C1', type: 'in' });
+      assert.equal(back.status, 201);
+      assert.equal(back.body.data.siteId, 'S3');
+      assert.deepEqual((await rows('C1')).map((r) => `${r.type}@${r.site_id}`), ['in@S3', 'out@S3', 'in@S1', 'out@S1', 'in@S3']);
+      assert.equal((await rows('C2')).length, 0);
     });
   });
 

@@ -10,7 +10,8 @@ export type BatchState = {
   head: number;
   now: Date;
   employees: Map<string, Omit<EmployeeRef, 'name'>>;
-  sites: Set<string>;
+  /** Whether each site is active: the sites punches name and the employees' own (where read; a site not here is assumed active). */
+  sites: Map<string, boolean>;
   /** Stored check-ins by eventId, for retries. */
   known: Map<string, Checkin>;
   /** Each employee's stored punches next to each instant read: the nearest before, any at, the nearest after; in time order. */
@@ -32,6 +33,8 @@ export type VerifiedState = {
   employees: Array<{ employeeId: string; siteId: string | null; lastSeq: number | null }>;
   sites: string[];
   eventIds: string[];
+  /** Sites where the group checks people in: they must be active. */
+  activeSites: string[];
 };
 
 const CHECKIN_COLUMNS = 'seq, event_id, employee_id, site_id, device_id, type, occurred_at, recorded_at';
@@ -54,8 +57,11 @@ const json = (value: unknown) => {
 const READ = `SELECT clock_timestamp() AS now,
   (SELECT coalesce(json_agg(json_build_object('id', e.id, 'siteId', e.site_id, 'active', e.active)), '[]')
      FROM jsonb_array_elements_text($1) AS k(id) CROSS JOIN LATERAL (SELECT * FROM employees WHERE id = k.id LIMIT 1) e) AS employees,
-  (SELECT coalesce(json_agg(s.id), '[]')
-     FROM jsonb_array_elements_text($2) AS k(id) CROSS JOIN LATERAL (SELECT id FROM sites WHERE id = k.id LIMIT 1) s) AS sites,
+  (SELECT coalesce(json_agg(json_build_object('id', s.id, 'active', s.active)), '[]') FROM (
+     SELECT k.id FROM jsonb_array_elements_text($2) AS k(id)
+     UNION
+     SELECT e.site_id FROM jsonb_array_elements_text($1) AS k(id) CROSS JOIN LATERAL (SELECT site_id FROM employees WHERE id = k.id LIMIT 1) e
+   ) AS n(id) CROSS JOIN LATERAL (SELECT id, active FROM sites WHERE id = n.id LIMIT 1) s) AS sites,
   (SELECT coalesce(json_agg(c), '[]') FROM jsonb_array_elements_text($3) AS k(id)
      CROSS JOIN LATERAL (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE event_id = k.id::uuid LIMIT 1) c) AS known,
   (SELECT coalesce(json_agg(c ORDER BY c.employee_id, c.occurred_at, c.seq), '[]') FROM (
@@ -82,7 +88,7 @@ const WRITE = `WITH
  * The one-round-trip write for a group judged from what the hub already knew (services/latestPunches.ts).
  * It writes only if that knowledge still holds, checked after the seq lock like the read: each
  * employee exists, is active, has the same site and the same latest punch (by occurredAt); each named
- * site exists; no eventId is stored yet. Seqs come relative to 0 and recordedAt from the clock here:
+ * site exists; each site the group checks people in at is active; no eventId is stored yet. Seqs come relative to 0 and recordedAt from the clock here:
  * the head and the clock are added in SQL. Answers whether it wrote, the head it found and the clock.
  */
 const VERIFIED_WRITE = `WITH
@@ -90,6 +96,8 @@ const VERIFIED_WRITE = `WITH
   ok AS (SELECT coalesce(bool_and(emp.id IS NOT NULL AND emp.active AND emp.site_id IS NOT DISTINCT FROM e."siteId"
           AND last.seq IS NOT DISTINCT FROM e."lastSeq"), true)
         AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text($2) AS k(id) WHERE NOT EXISTS (SELECT 1 FROM sites WHERE sites.id = k.id))
+        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text($7) AS k(id)
+          CROSS JOIN LATERAL (SELECT 1 FROM sites WHERE sites.id = k.id AND NOT sites.active LIMIT 1) s)
         AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text($3) AS k(id)
           CROSS JOIN LATERAL (SELECT 1 FROM checkins WHERE event_id = k.id::uuid LIMIT 1) c) AS ok
       FROM jsonb_to_recordset($1) AS e("employeeId" text, "siteId" text, "lastSeq" bigint)
@@ -112,7 +120,7 @@ const VERIFIED_WRITE = `WITH
 
 const PREPARE = `PREPARE hub_batch_read(jsonb, jsonb, jsonb, jsonb) AS ${READ};
   PREPARE hub_batch_write(jsonb, jsonb, bigint) AS ${WRITE};
-  PREPARE hub_verified_write(jsonb, jsonb, jsonb, jsonb, jsonb, bigint) AS ${VERIFIED_WRITE};`;
+  PREPARE hub_verified_write(jsonb, jsonb, jsonb, jsonb, jsonb, bigint, jsonb) AS ${VERIFIED_WRITE};`;
 
 const prepared = new WeakSet<pg.Client>();
 
@@ -158,7 +166,7 @@ export function createCheckinLedger(db: Knex) {
         head: Number(head),
         now: r.now,
         employees: new Map(r.employees.map((e: { id: string; siteId: string | null; active: boolean }) => [e.id, e])),
-        sites: new Set(r.sites),
+        sites: new Map(r.sites.map((s: { id: string; active: boolean }) => [s.id, s.active])),
         known: new Map(r.known.map((row: CheckinRow) => [row.event_id, fromRow(row)])),
         timelines,
       });
@@ -188,7 +196,7 @@ export function createCheckinLedger(db: Knex) {
       const results = (await conn.query(`${prepare}BEGIN;
         SELECT value FROM event_seq WHERE id = 1 FOR UPDATE;
         EXECUTE hub_verified_write(${json(expected.employees)}, ${json(expected.sites)}, ${json(expected.eventIds)},
-          ${json(write.events)}, ${json(write.checkins)}, ${write.events.length});
+          ${json(write.events)}, ${json(write.checkins)}, ${write.events.length}, ${json(expected.activeSites)});
         COMMIT`)) as unknown as pg.QueryResult[];
       prepared.add(conn);
       const r = results.at(-2)!.rows[0];

@@ -38,7 +38,8 @@ export async function commitPunches(ledger: CheckinLedger, punches: Punch[], lon
   const known = latest?.knownGroup(punches, longestShiftMs, Date.now());
   if (known) {
     const judged = judge(punches, known.state, longestShiftMs);
-    const at = await ledger.runVerified(known.expected, judged.write);
+    const activeSites = unique(judged.write.checkins.flatMap((c) => (c.type === 'in' && c.siteId ? [c.siteId] : [])));
+    const at = await ledger.runVerified({ ...known.expected, activeSites }, judged.write);
     if (at) {
       placeAt(judged.write, at.head, at.now);
       for (const c of judged.write.checkins) latest!.remember(c.employeeId, known.state.employees.get(c.employeeId)!, c);
@@ -164,12 +165,18 @@ function judge(punches: Punch[], state: BatchState, longestShiftMs: number) {
       results[i] = new AppError(409, verdict.code, verdict.message);
       continue;
     }
+    // A check-out closes the session where it was opened unless the kiosk says otherwise.
+    const siteId = p.siteId ?? verdict.opened?.siteId ?? employee.siteId;
+    // Nobody checks in at a closed site; a session opened there before can still be closed.
+    if (verdict.type === 'in' && siteId && sites.get(siteId) === false) {
+      results[i] = new AppError(409, 'site_inactive', `site ${siteId} is inactive`);
+      continue;
+    }
     const checkin: Checkin = {
       seq: 0,
       eventId: p.eventId,
       employeeId: p.employeeId,
-      // A check-out closes the session where it was opened unless the kiosk says otherwise.
-      siteId: p.siteId ?? verdict.opened?.siteId ?? employee.siteId,
+      siteId,
       deviceId: p.deviceId,
       type: verdict.type,
       occurredAt: p.occurredAt,

@@ -6,7 +6,7 @@ import type { Punch } from './checkinCommit.js';
 export type KnownEmployee = { siteId: string | null; active: boolean };
 
 /** A group that can be judged from what this node knows, and what the write must find unchanged. */
-export type KnownGroup = { state: BatchState; expected: VerifiedState };
+export type KnownGroup = { state: BatchState; expected: Omit<VerifiedState, 'activeSites'> };
 
 export type LatestPunches = ReturnType<typeof createLatestPunches>;
 
@@ -40,7 +40,7 @@ export function createLatestPunches(maxEntries = MAX_ENTRIES) {
     knownGroup(punches: Punch[], longestShiftMs: number, now: number): KnownGroup | null {
       const employees: BatchState['employees'] = new Map();
       const timelines: BatchState['timelines'] = new Map();
-      const expected: VerifiedState = { employees: [], sites: [], eventIds: [] };
+      const expected: KnownGroup['expected'] = { employees: [], sites: [], eventIds: [] };
       for (const p of punches) {
         const known = entries.get(p.employeeId);
         const at = Date.parse(p.occurredAt);
@@ -54,7 +54,9 @@ export function createLatestPunches(maxEntries = MAX_ENTRIES) {
         if (p.siteId && !expected.sites.includes(p.siteId)) expected.sites.push(p.siteId);
       }
       // Seqs count from 0 and recordedAt is a placeholder: the write adds the head and the clock it finds.
-      const state: BatchState = { head: 0, now: new Date(now), employees, sites: new Set(expected.sites), known: new Map(), timelines };
+      // Sites are taken to exist and be active; the write checks both.
+      const sites = new Map(expected.sites.map((id) => [id, true]));
+      const state: BatchState = { head: 0, now: new Date(now), employees, sites, known: new Map(), timelines };
       return { state, expected };
     },
 
