@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, LiveEvent, LiveEventName, LiveEventPayloads, ServerToClientEvents } from '../shared/events.js';
 import type { SubscribeAck, SubscribeRequest } from '../shared/schemas.js';
@@ -55,6 +56,8 @@ describe('live broadcast across two nodes sharing Redis', () => {
       { id: 'E1', name: 'Ann', site_id: 'S1' },
       { id: 'E2', name: 'Bob', site_id: 'S2' },
       { id: 'E3', name: 'Cem', site_id: 'S2' },
+      { id: 'E4', name: 'Dee', site_id: 'S1' },
+      { id: 'E5', name: 'Eli', site_id: 'S1' },
     ]);
     prefix = uniquePrefix('multinode');
     a = await startTestHub({ db: tdb.db, redisUrl, prefix });
@@ -149,6 +152,40 @@ describe('live broadcast across two nodes sharing Redis', () => {
     const ack = await subscribe(socket, { sites: 'S1' } as unknown as SubscribeRequest);
     assert.equal(ack.ok, false);
     assert.equal(!ack.ok && ack.error.code, 'validation_failed');
+  });
+
+  it('retries racing on both nodes leave exactly one row, and every answer is that check-in', async () => {
+    const eventId = randomUUID();
+    const occurredAt = new Date(Date.now() - 60_000).toISOString();
+    const sameEvent = await Promise.all(Array.from({ length: 10 }, (_, i) => api(i % 2 ? b : a, 'POST', '/api/v1/checkins', { employeeId: 'E4', type: 'in', eventId, occurredAt })));
+    assert.deepEqual(sameEvent.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    assert.equal(new Set(sameEvent.map((r) => r.body.data.seq)).size, 1);
+    // Identical punches under different eventIds (Frappe's duplicate): one row too.
+    const outAt = new Date().toISOString();
+    const twins = await Promise.all(Array.from({ length: 10 }, (_, i) => api(i % 2 ? b : a, 'POST', '/api/v1/checkins', { employeeId: 'E4', type: 'out', occurredAt: outAt })));
+    assert.deepEqual(twins.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    assert.equal(new Set(twins.map((r) => r.body.data.seq)).size, 1);
+    assert.deepEqual((await tdb.db('checkins').where({ employee_id: 'E4' }).orderBy('seq')).map((r) => r.type), ['in', 'out']);
+  });
+
+  it("an offline batch's stored punches reach dashboards on the other node like live ones; refused ones do not", async () => {
+    const socket = await dashboard(b);
+    sockets.push(socket);
+    await subscribe(socket, { employees: ['E5'] });
+    const got = collect(socket, 'checkin.recorded');
+    const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+    const res = await api(a, 'POST', '/api/v1/checkins/batch', {
+      punches: [
+        { employeeId: 'E5', type: 'out', occurredAt: ago(60) },
+        { employeeId: 'E5', type: 'in', occurredAt: ago(120) },
+        { employeeId: 'E5', type: 'out', occurredAt: ago(30) },
+      ],
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.data.map((r: any) => r.error?.code ?? r.status), ['created', 'created', 'not_checked_in']);
+    await until(() => got.length === 2);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(got, [res.body.data[1].data, res.body.data[0].data]);
   });
 
   it('health/detail reports redis up', async () => {
