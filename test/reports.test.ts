@@ -75,7 +75,7 @@ describe('reports: daily attendance, timesheets, CSV', () => {
     });
   });
 
-  it('lists every active employee of the site once, in id order', async () => {
+  it('lists every active employee of the site once, in id order; an inactive one who did not work is left out', async () => {
     const rows = await daily('S1', '2026-06-01');
     assert.deepEqual([...rows.keys()], ['E1', 'E2', 'E3', 'E4', 'E5', 'E6']);
   });
@@ -110,17 +110,112 @@ describe('reports: daily attendance, timesheets, CSV', () => {
     assert.deepEqual((await daily('S1', '2026-06-02')).get('E5').flags, []);
   });
 
-  it('reads a large site a page of employees at a time, punches included on every page', async () => {
+  it('reads a large site a page of employees at a time, punches and those who only worked there included on every page', async () => {
     const ids = Array.from({ length: 1201 }, (_, i) => `B${String(i).padStart(4, '0')}`);
     await makeSite(tdb.db, { id: 'BIG' });
     await tdb.db('employees').insert(ids.map((id) => ({ id, name: id, site_id: 'BIG' })));
+    // Around the page boundaries (500 ids a page): one from no site, one from another site, one gone.
+    await makeEmployee(tdb.db, { id: 'B0499x' });
+    await makeEmployee(tdb.db, { id: 'B0999x', siteId: 'S1' });
+    await makeEmployee(tdb.db, { id: 'B1000x', siteId: 'BIG', active: false });
     await storeCheckins(tdb.db, [
       { employeeId: 'B1200', type: 'in', occurredAt: '2026-06-01T08:00:00Z' },
       { employeeId: 'B1200', type: 'out', occurredAt: '2026-06-01T09:00:00Z' },
+      { employeeId: 'B0499x', siteId: 'BIG', type: 'in', occurredAt: '2026-06-01T08:00:00Z' },
+      { employeeId: 'B0999x', siteId: 'BIG', type: 'in', occurredAt: '2026-06-01T08:00:00Z' },
+      { employeeId: 'B1000x', type: 'in', occurredAt: '2026-06-01T08:00:00Z' },
     ]);
     const rows = await daily('BIG', '2026-06-01');
-    assert.deepEqual([...rows.keys()], ids);
+    assert.deepEqual([...rows.keys()], [...ids, 'B0499x', 'B0999x', 'B1000x'].sort());
     assert.equal(rows.get('B1200').workedMinutes, 60);
+  });
+
+  describe('employees deactivated, moved or without a site', () => {
+    // OLD and NEW are an hour's drive apart but in different zones, so a day's bounds differ.
+    before(async () => {
+      const db = tdb.db;
+      await makeSite(db, { id: 'OLD', timeZone: 'Europe/Berlin' });
+      await makeSite(db, { id: 'NEW', timeZone: 'America/New_York' });
+      await makeEmployee(db, { id: 'H1', siteId: 'OLD' });
+      await makeEmployee(db, { id: 'H2', siteId: 'NEW' });
+      await makeEmployee(db, { id: 'GONE', siteId: 'OLD' });
+      await makeEmployee(db, { id: 'GONE2', siteId: 'OLD' });
+      await makeEmployee(db, { id: 'MOVED', siteId: 'OLD' });
+      await makeEmployee(db, { id: 'VISIT', siteId: 'OLD' });
+      await storeCheckins(db, [
+        { employeeId: 'GONE', siteId: 'OLD', type: 'in', occurredAt: '2026-06-01T08:00:00+02:00' },
+        { employeeId: 'GONE', siteId: 'OLD', type: 'out', occurredAt: '2026-06-01T12:00:00+02:00' },
+        // A punch with no site counts at the employee's own site.
+        { employeeId: 'GONE2', type: 'in', occurredAt: '2026-06-01T09:00:00+02:00' },
+        { employeeId: 'GONE2', type: 'out', occurredAt: '2026-06-01T10:00:00+02:00' },
+        { employeeId: 'MOVED', siteId: 'OLD', type: 'in', occurredAt: '2026-06-01T08:00:00+02:00' },
+        { employeeId: 'MOVED', siteId: 'OLD', type: 'out', occurredAt: '2026-06-01T16:00:00+02:00' },
+        { employeeId: 'MOVED', siteId: 'NEW', type: 'in', occurredAt: '2026-06-03T08:00:00-04:00' },
+        { employeeId: 'MOVED', siteId: 'NEW', type: 'out', occurredAt: '2026-06-03T10:00:00-04:00' },
+        // 22:00 on June 4 in New York is June 5 in UTC and in Berlin.
+        { employeeId: 'VISIT', siteId: 'NEW', type: 'in', occurredAt: '2026-06-04T22:00:00-04:00' },
+        { employeeId: 'VISIT', siteId: 'NEW', type: 'out', occurredAt: '2026-06-04T23:00:00-04:00' },
+      ]);
+      await db('employees').whereIn('id', ['GONE', 'GONE2']).update({ active: false });
+      await db('employees').where({ id: 'MOVED' }).update({ site_id: 'NEW' });
+      // NOSITE has no site and punched at OLD; LONER has no site and only an older-API record.
+      for (const id of ['NOSITE', 'LONER']) {
+        const res = await api(hub, 'POST', '/api/v1/attendance/create', { id, name: id, status: 'late', date: '2026-06-01' });
+        assert.equal(res.status, 200, res.text);
+      }
+      await storeCheckins(db, [{ employeeId: 'NOSITE', siteId: 'OLD', type: 'in', occurredAt: '2026-06-01T07:00:00+02:00' }]);
+    });
+
+    const worked = (row: any) => row && [row.sessions, row.workedMinutes, row.status];
+
+    it('a deactivated employee appears on the days they worked at the site, by a check-in there or one with no site', async () => {
+      const rows = await daily('OLD', '2026-06-01');
+      assert.deepEqual(worked(rows.get('GONE')), [1, 240, 'present']);
+      assert.deepEqual(worked(rows.get('GONE2')), [1, 60, 'present']);
+      assert.deepEqual(worked(rows.get('H1')), [0, 0, 'absent']);
+    });
+
+    it('a deactivated employee who did not work that day is left out', async () => {
+      const rows = await daily('OLD', '2026-06-02');
+      assert.deepEqual([...rows.keys()], ['H1', 'VISIT']);
+      assert.deepEqual(worked(rows.get('H1')), [0, 0, 'absent']);
+      assert.equal((await daily('OLD', '2026-06-01')).has('GONE'), true);
+    });
+
+    it('a moved employee appears on the old site for the days they worked there, not on the new one', async () => {
+      const onOld = await daily('OLD', '2026-06-01');
+      assert.deepEqual(worked(onOld.get('MOVED')), [1, 480, 'present']);
+      assert.deepEqual([...(await daily('NEW', '2026-06-01')).keys()], ['H2']);
+    });
+
+    it('a moved employee appears on the new site for the days they worked there, not on the old one', async () => {
+      assert.deepEqual(worked((await daily('NEW', '2026-06-03')).get('MOVED')), [1, 120, 'present']);
+      assert.equal((await daily('OLD', '2026-06-03')).has('MOVED'), false);
+      assert.equal((await daily('OLD', '2026-06-01')).has('MOVED'), true);
+    });
+
+    it('a session counts on the date of its check-in in the zone of the site it was made at', async () => {
+      assert.deepEqual(worked((await daily('NEW', '2026-06-04')).get('VISIT')), [1, 60, 'present']);
+      assert.equal((await daily('NEW', '2026-06-05')).has('VISIT'), false);
+      // Working at another site that day is not being absent from one's own.
+      assert.equal((await daily('OLD', '2026-06-04')).has('VISIT'), false);
+      assert.deepEqual(worked((await daily('OLD', '2026-06-05')).get('VISIT')), [0, 0, 'absent']);
+    });
+
+    it('an employee with no site appears, with their older-API status, where they worked that day', async () => {
+      const rows = await daily('OLD', '2026-06-01');
+      assert.deepEqual(worked(rows.get('NOSITE')), [1, 0, 'late']);
+      assert.deepEqual([...rows.keys()], ['GONE', 'GONE2', 'H1', 'MOVED', 'NOSITE', 'VISIT']);
+    });
+
+    it('the CSV lists the same employees', async () => {
+      const res = await api(hub, 'GET', '/api/v1/reports/daily?siteId=OLD&date=2026-06-01&format=csv');
+      assert.equal(res.status, 200);
+      assert.deepEqual(
+        res.text.split('\r\n').slice(1, -1).map((line: string) => line.split(',')[0]),
+        ['GONE', 'GONE2', 'H1', 'MOVED', 'NOSITE', 'VISIT'],
+      );
+    });
   });
 
   describe('CSV', () => {

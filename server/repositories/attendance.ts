@@ -24,11 +24,47 @@ export async function findEmployee(db: Knex, id: string): Promise<ZonedRef | und
   return row && { id: row.id, name: row.name, timeZone: row.time_zone };
 }
 
-/** One page of a site's active employees in id order; pass the last id seen to get the next. */
-export async function pageSiteEmployees(db: Knex, siteId: string, after: string | null, limit: number): Promise<Array<{ id: string; name: string }>> {
-  const query = db(EMPLOYEES).where({ site_id: siteId, active: true }).orderBy('id').limit(limit).select('id', 'name');
-  if (after !== null) query.andWhere('id', '>', after);
-  return query;
+export type DailyEmployee = { id: string; name: string; workedHere: boolean };
+
+/**
+ * One page, in id order, of the employees a site's daily report may list: those who opened a session
+ * at the site that day, active or not and wherever they belong now (`workedHere`), and the site's
+ * active employees. A check-in without a site counts at its employee's site, as its zone does. The
+ * day is the date in the site's zone. Each side of the union is cut to a page before it is merged.
+ */
+export async function pageDailyEmployees(db: Knex, site: ZonedRef, date: string, after: string | null, limit: number): Promise<DailyEmployee[]> {
+  // Where the date `days` after this one starts in the site's zone; bound as parameters, the index still serves.
+  const midnight = (days: number) => db.raw('(?::date + ?::int)::timestamp at time zone ?', [date, days, site.timeZone]);
+  const opensThatDay = (q: Knex.QueryBuilder) => q.where('c.type', 'in').andWhere('c.occurred_at', '>=', midnight(0)).andWhere('c.occurred_at', '<', midnight(1));
+  const fromAfter = (q: Knex.QueryBuilder) => (after === null ? q : q.andWhere('id', '>', after));
+  const worked = db(`${CHECKINS} as c`)
+    .select('c.employee_id as id')
+    .where('c.site_id', site.id)
+    .modify(opensThatDay)
+    .union(
+      db(`${CHECKINS} as c`)
+        .join(`${EMPLOYEES} as e`, 'e.id', 'c.employee_id')
+        .select('c.employee_id')
+        .where('e.site_id', site.id)
+        .whereNull('c.site_id')
+        .modify(opensThatDay),
+    );
+  const page = db.union(
+    [
+      db('worked').select('id').modify(fromAfter).orderBy('id').limit(limit),
+      db(EMPLOYEES).select('id').where({ site_id: site.id, active: true }).modify(fromAfter).orderBy('id').limit(limit),
+    ],
+    true,
+  );
+  const rows = await db
+    .with('worked', worked)
+    .with('page', page)
+    .from('page')
+    .join(`${EMPLOYEES} as e`, 'e.id', 'page.id')
+    .orderBy('e.id')
+    .limit(limit)
+    .select('e.id', 'e.name', db.raw('exists (select 1 from worked w where w.id = e.id) as worked_here'));
+  return rows.map((r) => ({ id: r.id, name: r.name, workedHere: r.worked_here }));
 }
 
 /** The employees' punches in [from, to), ordered per employee by time (then seq, for equal times). */

@@ -1,7 +1,7 @@
 import { MAX_TIMESHEET_DAYS, type DailyReportRow, type TimesheetRow } from '../../shared/reports.js';
 import type { Knex } from '../db/knex.js';
 import { AppError, NotFoundError } from '../errors.js';
-import { findEmployee, findSite, listPunches, listStatuses, pageSiteEmployees, type StoredPunch, type ZonedRef } from '../repositories/attendance.js';
+import { findEmployee, findSite, listPunches, listStatuses, pageDailyEmployees, type StoredPunch, type ZonedRef } from '../repositories/attendance.js';
 import { datesBetween, dayCount, rollup, sessionsOf, type Day } from './attendanceDays.js';
 
 export type ReportService = ReturnType<typeof createReportService>;
@@ -47,7 +47,7 @@ export function createReportService(deps: { db: Knex; longestShiftMs: number }) 
     const now = new Date();
     let after: string | null = null;
     for (;;) {
-      const employees = await pageSiteEmployees(db, site.id, after, PAGE_SIZE);
+      const employees = await pageDailyEmployees(db, site, date, after, PAGE_SIZE);
       const ids = employees.map((e) => e.id);
       const [punches, statuses] = await Promise.all([listPunches(db, ids, start, end), listStatuses(db, ids, date, date)]);
       const byEmployee = new Map<string, StoredPunch[]>();
@@ -58,6 +58,8 @@ export function createReportService(deps: { db: Knex; longestShiftMs: number }) 
       }
       for (const e of employees) {
         const [day] = days(byEmployee.get(e.id) ?? [], [date], site.timeZone, statuses.get(e.id), now);
+        // One of the site's own who worked that day only at other sites is on their reports, not absent here.
+        if (!e.workedHere && day!.sessions) continue;
         yield { employeeId: e.id, name: e.name, ...day! };
       }
       if (employees.length < PAGE_SIZE) return;
