@@ -25,6 +25,9 @@ const schema = z.object({
   // A check-in left open longer than this is a forgotten check-out: not counted, and no longer blocks a new check-in.
   LONGEST_SHIFT_HOURS: z.coerce.number().int().min(1).max(48).default(16),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+  // Wrong PINs a badge may have in one window before it is refused until the window ends.
+  PIN_ATTEMPTS_MAX: z.coerce.number().int().min(1).max(1000).default(5),
+  PIN_ATTEMPTS_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
 });
 
 export type Config = Readonly<z.infer<typeof schema> & { DATA_DIR: string }>;

@@ -42,7 +42,7 @@ export async function startHub(deps: { config: Config; logger: Logger; db: Knex;
   const publisher = createPublisher(io, { stream, canAnnounce: () => redis?.pub.status === 'ready', faults: deps.faults });
   const store = redis ? new RedisStore(redis.client, config.REDIS_PREFIX) : new MemoryStore();
   const cache = createCache(store, config.CACHE_TTL_SECONDS, logger);
-  const services = createServices({ config, db, cache, publisher, feed, redisEnabled: redis !== null });
+  const services = createServices({ config, db, cache, publisher, feed, redis: redis?.client ?? null, redisEnabled: redis !== null });
   toCheckins = services.checkins.observe;
   await stream.start();
   io.on('hub:events', (events) => stream.offer(events));

@@ -11,6 +11,8 @@ describe('config', () => {
     assert.equal(c.REDIS_URL, undefined);
     assert.equal(c.LOG_LEVEL, 'info');
     assert.equal(c.MIGRATE_ON_START, true);
+    assert.equal(c.PIN_ATTEMPTS_MAX, 5);
+    assert.equal(c.PIN_ATTEMPTS_WINDOW_SECONDS, 900);
     assert.equal(c.DATA_DIR, path.resolve('.data'));
     assert.ok(Object.isFrozen(c));
   });
@@ -40,6 +42,8 @@ describe('config', () => {
     ['LOG_LEVEL', 'loud'],
     ['MIGRATE_ON_START', 'maybe'],
     ['BODY_LIMIT_BYTES', '10'],
+    ['PIN_ATTEMPTS_MAX', '0'],
+    ['PIN_ATTEMPTS_WINDOW_SECONDS', '1.5'],
   ];
   for (const [name, value] of bad) {
     it(`rejects ${name}=${value} with a message naming it`, () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
 import { v5 as uuidv5 } from 'uuid';
 import {
   CheckinInput,
@@ -16,19 +17,22 @@ import { fieldIssues } from '../validate.js';
 import { commitPunches, type Punch, type PunchResult } from './checkinCommit.js';
 import { createGroupCommitter } from './groupCommit.js';
 import { createLatestPunches } from './latestPunches.js';
-import { verifyPin } from './pin.js';
+import type { PinChecker } from './pin.js';
 
 export type { PunchResult as CheckinResult };
 
 const MAX_GROUP = 1000;
 const MAX_FUTURE_MS = 5 * 60_000;
+// A PIN check is an scrypt hash on libuv's thread pool (four threads by default): a batch takes half,
+// leaving the rest to live kiosks, file and DNS work.
+const BATCH_PIN_CHECKS_AT_ONCE = 2;
 // Idempotency-Key values map to eventIds in their own UUID namespace, so a retry finds the first punch.
 const IDEMPOTENCY_NAMESPACE = '0b5c3f7e-5d2a-4c47-9a59-3f1a8c4e9d21';
 
 export type CheckinService = ReturnType<typeof createCheckinService>;
 
-export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: Publisher; longestShiftMs: number }) {
-  const { db, cache, publisher, longestShiftMs } = deps;
+export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: Publisher; pins: PinChecker; longestShiftMs: number }) {
+  const { db, cache, publisher, pins, longestShiftMs } = deps;
 
   const ledger = createCheckinLedger(db);
   const latest = createLatestPunches();
@@ -48,7 +52,7 @@ export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: 
   );
 
   /** Validated input → a punch: identity resolved (badge + PIN), eventId and time fixed. */
-  async function toPunch(input: CheckinInput, idempotencyKey?: string): Promise<Punch> {
+  async function toPunch(input: CheckinInput, idempotencyKey?: string, identify = employeeIdForBadge): Promise<Punch> {
     const keyed = idempotencyKey === undefined ? undefined : uuidv5(idempotencyKey, IDEMPOTENCY_NAMESPACE);
     if (keyed && input.eventId && keyed !== input.eventId) {
       throw new AppError(400, 'idempotency_key_mismatch', 'Idempotency-Key and eventId name different check-ins; send one of them');
@@ -59,7 +63,7 @@ export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: 
     }
     return {
       eventId: input.eventId ?? keyed ?? randomUUID(),
-      employeeId: input.employeeId ?? (await employeeIdForBadge(input.badge!, input.pin)),
+      employeeId: input.employeeId ?? (await identify(input.badge!, input.pin)),
       siteId: input.siteId,
       deviceId: input.deviceId ?? null,
       type: input.type,
@@ -70,7 +74,7 @@ export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: 
   async function employeeIdForBadge(badge: string, pin: string | undefined): Promise<string> {
     const employee = await findEmployeeByBadge(db, badge);
     if (!employee) throw new NotFoundError('unknown_badge', 'no employee has this badge');
-    if (employee.pinHash && !(pin !== undefined && (await verifyPin(pin, employee.pinHash)))) {
+    if (employee.pinHash && !(pin !== undefined && (await pins.verify(badge, pin, employee.pinHash)))) {
       throw new AppError(401, 'invalid_pin', 'the PIN is missing or wrong');
     }
     return employee.id;
@@ -89,12 +93,21 @@ export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: 
      * order; invalid ones are reported per item and not stored.
      */
     async recordBatch(items: unknown[]): Promise<BatchItemResult[]> {
+      // Each (badge, PIN) of the batch is checked once, however many items repeat it, and a few at a time.
+      const limit = pLimit(BATCH_PIN_CHECKS_AT_ONCE);
+      const identities = new Map<string, Promise<string>>();
+      const identify = (badge: string, pin: string | undefined) => {
+        const key = JSON.stringify([badge, pin]);
+        let id = identities.get(key);
+        if (!id) identities.set(key, (id = limit(() => employeeIdForBadge(badge, pin))));
+        return id;
+      };
       const prepared = await Promise.all(
         items.map(async (raw): Promise<Punch | BatchItemResult> => {
           const eventId = typeof (raw as { eventId?: unknown })?.eventId === 'string' ? (raw as { eventId: string }).eventId : null;
           const parsed = CheckinInput.safeParse(raw);
           if (!parsed.success) return rejected(eventId, new ValidationError(fieldIssues(parsed.error)));
-          return toPunch(parsed.data).catch((err: unknown) => rejected(eventId, err));
+          return toPunch(parsed.data, undefined, identify).catch((err: unknown) => rejected(eventId, err));
         }),
       );
       const punches = prepared.filter((p): p is Punch => !('status' in p));

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { Cache } from '../cache/index.js';
 import type { Config } from '../config.js';
 import type { Knex } from '../db/knex.js';
@@ -6,6 +7,7 @@ import { createCheckinService } from './checkins.js';
 import { createEmployeeService } from './employees.js';
 import type { FeedService } from './feed.js';
 import { createHealthService } from './health.js';
+import { createPinChecker } from './pin.js';
 import { createPresenceService } from './presence.js';
 import { createRecordService } from './records.js';
 import { createReportService } from './reports.js';
@@ -14,10 +16,25 @@ import { createSiteService } from './sites.js';
 export type Services = ReturnType<typeof createServices>;
 
 /** Every service, wired once from the stores they need. */
-export function createServices(deps: { config: Config; db: Knex; cache: Cache; publisher: Publisher; feed: FeedService; redisEnabled: boolean }) {
+export function createServices(deps: {
+  config: Config;
+  db: Knex;
+  cache: Cache;
+  publisher: Publisher;
+  feed: FeedService;
+  redisEnabled: boolean;
+  /** The fail-fast client (RedisClients.client), or null without Redis. */
+  redis: Redis | null;
+}) {
   const longestShiftMs = deps.config.LONGEST_SHIFT_HOURS * 3600_000;
+  const pins = createPinChecker({
+    redis: deps.redis,
+    prefix: deps.config.REDIS_PREFIX,
+    maxWrong: deps.config.PIN_ATTEMPTS_MAX,
+    windowSeconds: deps.config.PIN_ATTEMPTS_WINDOW_SECONDS,
+  });
   return {
-    checkins: createCheckinService({ ...deps, longestShiftMs }),
+    checkins: createCheckinService({ ...deps, pins, longestShiftMs }),
     records: createRecordService(deps),
     feed: deps.feed,
     presence: createPresenceService({ ...deps, longestShiftMs }),
