@@ -34,9 +34,15 @@ export async function listCheckins(db: Knex, q: CheckinListQuery): Promise<Check
   return (await query).map(fromRow);
 }
 
+/** The site of an employee's latest punch (by occurredAt), where presence can list them; null if none. */
+export async function latestPunchSite(db: Knex, employeeId: string): Promise<string | null> {
+  const row = await db(TABLE).where({ employee_id: employeeId }).orderBy([{ column: 'occurred_at', order: 'desc' }, { column: 'seq', order: 'desc' }]).first('site_id');
+  return row?.site_id ?? null;
+}
+
 /**
- * Who is in at a site now: employees whose latest punch (by occurredAt) is an `in` at this site,
- * no older than the longest shift. Reads only the recent punches of people seen at the site.
+ * Who is in at a site now: active employees whose latest punch (by occurredAt) is an `in` at this
+ * site, no older than the longest shift. Reads only the recent punches of people seen at the site.
  */
 export async function findPresent(db: Knex | Knex.Transaction, siteId: string, longestShiftMs: number): Promise<PresenceEntry[]> {
   const since = new Date(Date.now() - longestShiftMs);
@@ -50,7 +56,7 @@ export async function findPresent(db: Knex | Knex.Transaction, siteId: string, l
   const rows = await db
     .from(latest)
     .join('employees', 'employees.id', 'latest.employee_id')
-    .where({ 'latest.type': 'in', 'latest.site_id': siteId })
+    .where({ 'latest.type': 'in', 'latest.site_id': siteId, 'employees.active': true })
     .orderBy('latest.occurred_at')
     .select('latest.employee_id', 'employees.name', 'latest.occurred_at', 'latest.seq');
   return rows.map((r) => ({ employeeId: r.employee_id, name: r.name, since: r.occurred_at.toISOString(), seq: r.seq }));

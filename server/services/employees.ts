@@ -1,14 +1,16 @@
 import type { Employee, EmployeeCreate, EmployeeListQuery, EmployeeUpdate } from '../../shared/directory.js';
+import { cacheKeys, type Cache } from '../cache/index.js';
 import { inTransaction, type Knex } from '../db/knex.js';
 import { AppError, NotFoundError } from '../errors.js';
+import { latestPunchSite } from '../repositories/checkins.js';
 import { findEmployee, insertEmployee, listEmployees, updateEmployee, type EmployeeConflict } from '../repositories/employees.js';
 import { lockSiteForShare } from '../repositories/sites.js';
 import { hashPin } from './pin.js';
 
 export type EmployeeService = ReturnType<typeof createEmployeeService>;
 
-export function createEmployeeService(deps: { db: Knex }) {
-  const { db } = deps;
+export function createEmployeeService(deps: { db: Knex; cache: Cache }) {
+  const { db, cache } = deps;
 
   /** An employee may only be assigned to a site that exists and is active (locked until commit). */
   async function assignable(trx: Knex.Transaction, siteId: string): Promise<void> {
@@ -22,6 +24,15 @@ export function createEmployeeService(deps: { db: Knex }) {
     if (result === 'id_taken') throw new AppError(409, 'employee_exists', `an employee with id ${id} already exists`);
     if (result === 'badge_taken') throw new AppError(409, 'badge_taken', `badge ${badge} belongs to another employee`);
     return result;
+  }
+
+  /**
+   * Cached presence holds names and leaves out inactive employees, so a change to either makes it stale
+   * once it commits: at the site of the employee's latest punch, the only one whose presence can list them.
+   */
+  async function presenceChanged(employeeId: string): Promise<void> {
+    const site = await latestPunchSite(db, employeeId);
+    if (site) await cache.invalidate([cacheKeys.presence(site)]);
   }
 
   return {
@@ -44,12 +55,18 @@ export function createEmployeeService(deps: { db: Knex }) {
       const { pin, ...rest } = patch;
       // null removes the PIN; undefined leaves it.
       const pinHash = pin ? await hashPin(pin) : pin;
-      return inTransaction(db, async (trx) => {
+      const employee = await inTransaction(db, async (trx) => {
         if (rest.siteId) await assignable(trx, rest.siteId);
         return written(await updateEmployee(trx, id, { ...rest, pinHash }), id, rest.badge);
       });
+      if (rest.name !== undefined || rest.active !== undefined) await presenceChanged(id);
+      return employee;
     },
     /** Idempotent: deactivating an inactive employee answers it as it is now. */
-    deactivate: async (id: string) => written(await updateEmployee(db, id, { active: false }), id),
+    async deactivate(id: string): Promise<Employee> {
+      const employee = written(await updateEmployee(db, id, { active: false }), id);
+      await presenceChanged(id);
+      return employee;
+    },
   };
 }

@@ -14,8 +14,9 @@ export type PresenceSnapshot = { seq: number; presence: Record<string, PresenceE
 const MAX_SNAPSHOT_GROUP = 1000;
 
 /**
- * Who is in at a site. Served from the cache; every committed punch invalidates the sites it touches
- * before it is acknowledged, so a read after a check-in always sees it.
+ * Who is in at a site. Served from the cache; every committed punch, and every change to an employee's
+ * name or active flag, invalidates the sites it touches before it is acknowledged, so a read
+ * after either always sees it.
  */
 export function createPresenceService(deps: { db: Knex; cache: Cache; longestShiftMs: number }) {
   const { db, cache, longestShiftMs } = deps;

@@ -35,13 +35,14 @@ export async function startTestHub(opts: { db: Knex; redisUrl?: string; prefix?:
 /**
  * A test database (a clone of the migrated template) and one hub over it for the enclosing describe
  * block: made in `before`, after `seed` has filled the database; stopped and dropped in `after`.
+ * `env` overrides settings, as for startTestHub.
  */
-export function useTestHub(opts: { seed?: (db: Knex) => Promise<void> } = {}): { tdb: TestDatabase; hub: TestHub } {
+export function useTestHub(opts: { seed?: (db: Knex) => Promise<void>; env?: Record<string, string> } = {}): { tdb: TestDatabase; hub: TestHub } {
   const ctx = {} as { tdb: TestDatabase; hub: TestHub };
   before(async () => {
     ctx.tdb = await createTestDatabase();
     await opts.seed?.(ctx.tdb.db);
-    ctx.hub = await startTestHub({ db: ctx.tdb.db });
+    ctx.hub = await startTestHub({ db: ctx.tdb.db, env: opts.env });
   });
   after(async () => {
     await ctx.hub?.stop();
