@@ -241,6 +241,15 @@ describe('reports: daily attendance, timesheets, CSV', () => {
       });
     }
 
+    it('streams the JSON too, a page at a time, never held whole: chunked, no Content-Length', async () => {
+      const res = await api(hub, 'GET', '/api/v1/reports/daily?siteId=CSV&date=2026-06-01');
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
+      assert.equal(res.headers.get('content-length'), null);
+      assert.equal(res.headers.get('transfer-encoding'), 'chunked');
+      assert.deepEqual(res.body.data.map((r: any) => r.employeeId), ['C1', 'C2', 'C3', 'C4']);
+    });
+
     it('format=json wins over Accept: text/csv', async () => {
       const res = await api(hub, 'GET', '/api/v1/reports/daily?siteId=CSV&date=2026-06-01&format=json', undefined, { accept: 'text/csv' });
       assert.equal(res.status, 200);

@@ -17,9 +17,9 @@ export function reportsRouter(deps: { reports: ReportService }) {
     ctx.vary('Accept');
     const wantsCsv = query.format ? query.format === 'csv' : ctx.accepts('application/json', 'text/csv') === 'text/csv';
     if (!wantsCsv) {
-      const data: DailyReportRow[] = [];
-      for await (const row of rows) data.push(row);
-      ctx.body = { data };
+      // Streamed as the CSV is, a page of employees at a time: a large site's report is never held whole.
+      ctx.type = 'application/json; charset=utf-8';
+      ctx.body = Readable.from(jsonData(rows));
       return;
     }
     ctx.attachment(`daily-${site.id}-${query.date}.csv`);
@@ -49,4 +49,15 @@ function csv(columns: string[]) {
     escape_formulas: true,
     cast: { object: (value) => (value as unknown as string[]).join(';') },
   });
+}
+
+/** `{"data":[…]}`, a row at a time. */
+async function* jsonData(rows: AsyncIterable<unknown>): AsyncGenerator<string> {
+  yield '{"data":[';
+  let separator = '';
+  for await (const row of rows) {
+    yield separator + JSON.stringify(row);
+    separator = ',';
+  }
+  yield ']}';
 }
