@@ -40,8 +40,8 @@ describe('attendanceDays', () => {
   it('an in never closed within the longest shift is missing_checkout and not counted', () => {
     const punches = [punch('in', '2026-06-01T08:00:00Z'), punch('out', '2026-06-02T01:00:00Z')];
     const result = sessionsOf(punches, opts);
-    assert.deepEqual(result.sessions, [{ in: punches[0]!.at, out: null, day: '2026-06-01', workedMinutes: 0, flags: ['missing_checkout'] }]);
-    assert.deepEqual(result.unmatchedOuts, [{ at: punches[1]!.at, day: '2026-06-02' }]);
+    assert.deepEqual(result.sessions, [{ in: punches[0]!.at, out: null, day: '2026-06-01', siteId: null, workedMinutes: 0, flags: ['missing_checkout'] }]);
+    assert.deepEqual(result.unmatchedOuts, [{ at: punches[1]!.at, day: '2026-06-02', siteId: null }]);
     assert.deepEqual(rollup(result, ['2026-06-01', '2026-06-02']).map((d) => [d.sessions, d.workedMinutes, d.flags]), [
       [1, 0, ['missing_checkout']],
       [0, 0, ['unmatched_checkout']],

@@ -130,6 +130,25 @@ describe('reports: daily attendance, timesheets, CSV', () => {
     assert.equal(rows.get('B1200').workedMinutes, 60);
   });
 
+  it('a day split between two sites shows on each site only the part worked there; the timesheet shows it whole', async () => {
+    await makeSite(tdb.db, { id: 'SPA', timeZone: 'Europe/Berlin' });
+    await makeSite(tdb.db, { id: 'SPB', timeZone: 'Europe/Berlin' });
+    await makeEmployee(tdb.db, { id: 'SPLIT', siteId: 'SPA' });
+    await storeCheckins(tdb.db, [
+      { employeeId: 'SPLIT', siteId: 'SPA', type: 'in', occurredAt: '2026-06-01T08:00:00+02:00' },
+      { employeeId: 'SPLIT', siteId: 'SPA', type: 'out', occurredAt: '2026-06-01T12:00:00+02:00' },
+      { employeeId: 'SPLIT', siteId: 'SPB', type: 'in', occurredAt: '2026-06-01T13:00:00+02:00' },
+      { employeeId: 'SPLIT', siteId: 'SPB', type: 'out', occurredAt: '2026-06-01T15:00:00+02:00' },
+      // Checked out at SPB with nothing open: flagged there, not at SPA.
+      { employeeId: 'SPLIT', siteId: 'SPB', type: 'out', occurredAt: '2026-06-01T16:00:00+02:00' },
+    ]);
+    const row = (r: any) => [r.sessions, r.workedMinutes, r.firstIn, r.lastOut, r.flags];
+    assert.deepEqual(row((await daily('SPA', '2026-06-01')).get('SPLIT')), [1, 240, '2026-06-01T06:00:00.000Z', '2026-06-01T10:00:00.000Z', []]);
+    assert.deepEqual(row((await daily('SPB', '2026-06-01')).get('SPLIT')), [1, 120, '2026-06-01T11:00:00.000Z', '2026-06-01T13:00:00.000Z', ['unmatched_checkout']]);
+    const sheet = await api(hub, 'GET', '/api/v1/employees/SPLIT/timesheet?from=2026-06-01&to=2026-06-01');
+    assert.deepEqual(row(sheet.body.data[0]), [2, 360, '2026-06-01T06:00:00.000Z', '2026-06-01T13:00:00.000Z', ['unmatched_checkout']]);
+  });
+
   describe('employees deactivated, moved or without a site', () => {
     // OLD and NEW are an hour's drive apart but in different zones, so a day's bounds differ.
     before(async () => {

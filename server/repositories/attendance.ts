@@ -7,8 +7,11 @@ import { TABLE as SITES } from './sites.js';
 
 export type ZonedRef = { id: string; name: string; timeZone: string };
 
-/** A check-in as reports need it, with the zone of its day: its site's, else its employee's, else UTC. */
-export type StoredPunch = { employeeId: string; type: 'in' | 'out'; at: Date; timeZone: string };
+/**
+ * A check-in as reports need it: where it counts (its site, else its employee's) and the zone of its
+ * day (that site's, else UTC).
+ */
+export type StoredPunch = { employeeId: string; type: 'in' | 'out'; at: Date; siteId: string | null; timeZone: string };
 
 export async function findSite(db: Knex, id: string): Promise<ZonedRef | undefined> {
   const row = await db(SITES).where({ id }).first('id', 'name', 'time_zone');
@@ -78,8 +81,14 @@ export async function listPunches(db: Knex, employeeIds: string[], from: Date, t
     .andWhere('c.occurred_at', '>=', from)
     .andWhere('c.occurred_at', '<', to)
     .orderBy(['c.employee_id', 'c.occurred_at', 'c.seq'])
-    .select('c.employee_id', 'c.type', 'c.occurred_at', db.raw(`coalesce(cs.time_zone, es.time_zone, 'UTC') as time_zone`));
-  return rows.map((r) => ({ employeeId: r.employee_id, type: r.type, at: r.occurred_at, timeZone: r.time_zone }));
+    .select(
+      'c.employee_id',
+      'c.type',
+      'c.occurred_at',
+      db.raw('coalesce(c.site_id, e.site_id) as site_id'),
+      db.raw(`coalesce(cs.time_zone, es.time_zone, 'UTC') as time_zone`),
+    );
+  return rows.map((r) => ({ employeeId: r.employee_id, type: r.type, at: r.occurred_at, siteId: r.site_id, timeZone: r.time_zone }));
 }
 
 /** The older API's record statuses for the employees and dates (both included): employee → date → status. */

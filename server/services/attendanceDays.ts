@@ -6,9 +6,16 @@ import type { AttendanceFlag } from '../../shared/reports.js';
  * day of its `in`, so a night shift counts on the day it started; worked time is measured between
  * instants, so a shift across a DST change counts the hours really worked. Pure: no database, no clock.
  */
-export type Punch = { type: 'in' | 'out'; at: Date; /** zone of the punch's site, else `timeZone` below */ timeZone?: string };
+export type Punch = {
+  type: 'in' | 'out';
+  at: Date;
+  /** zone of the punch's site, else `timeZone` below */
+  timeZone?: string;
+  /** where the punch counts; a session is where its `in` was */
+  siteId?: string | null;
+};
 
-export type Session = { in: Date; out: Date | null; day: string; workedMinutes: number; flags: AttendanceFlag[] };
+export type Session = { in: Date; out: Date | null; day: string; siteId: string | null; workedMinutes: number; flags: AttendanceFlag[] };
 
 export type Day = {
   date: string;
@@ -19,7 +26,7 @@ export type Day = {
   flags: AttendanceFlag[];
 };
 
-export type Sessions = { sessions: Session[]; unmatchedOuts: Array<{ at: Date; day: string }> };
+export type Sessions = { sessions: Session[]; unmatchedOuts: Array<{ at: Date; day: string; siteId: string | null }> };
 
 /** `now` tells a forgotten check-out from a shift still under way. */
 export type SessionOptions = { timeZone: string; longestShiftMs: number; now: Date };
@@ -30,21 +37,27 @@ export function sessionsOf(punches: readonly Punch[], opts: SessionOptions): Ses
   for (let i = 0; i < punches.length; i++) {
     const p = punches[i]!;
     const day = localDate(p.at, p.timeZone ?? opts.timeZone);
+    const siteId = p.siteId ?? null;
     if (p.type === 'out') {
-      result.unmatchedOuts.push({ at: p.at, day });
+      result.unmatchedOuts.push({ at: p.at, day, siteId });
       continue;
     }
     const next = punches[i + 1];
     if (next?.type === 'out' && next.at.getTime() - p.at.getTime() <= opts.longestShiftMs) {
       const workedMinutes = Math.round((next.at.getTime() - p.at.getTime()) / 60_000);
-      result.sessions.push({ in: p.at, out: next.at, day, workedMinutes, flags: [] });
+      result.sessions.push({ in: p.at, out: next.at, day, siteId, workedMinutes, flags: [] });
       i++;
       continue;
     }
     const underWay = next === undefined && opts.now.getTime() - p.at.getTime() <= opts.longestShiftMs;
-    result.sessions.push({ in: p.at, out: null, day, workedMinutes: 0, flags: [underWay ? 'open' : 'missing_checkout'] });
+    result.sessions.push({ in: p.at, out: null, day, siteId, workedMinutes: 0, flags: [underWay ? 'open' : 'missing_checkout'] });
   }
   return result;
+}
+
+/** Only the sessions made, and unmatched check-outs punched, at one site. */
+export function atSite({ sessions, unmatchedOuts }: Sessions, siteId: string): Sessions {
+  return { sessions: sessions.filter((s) => s.siteId === siteId), unmatchedOuts: unmatchedOuts.filter((o) => o.siteId === siteId) };
 }
 
 /** One Day per date asked for (sessions of other days are left out), in the order asked. */

@@ -2,7 +2,7 @@ import { MAX_TIMESHEET_DAYS, type DailyReportRow, type TimesheetRow } from '../.
 import type { Knex } from '../db/knex.js';
 import { AppError, NotFoundError } from '../errors.js';
 import { findEmployee, findSite, listPunches, listStatuses, pageDailyEmployees, type StoredPunch, type ZonedRef } from '../repositories/attendance.js';
-import { datesBetween, dayCount, rollup, sessionsOf, type Day } from './attendanceDays.js';
+import { atSite, datesBetween, dayCount, rollup, sessionsOf, type Day, type Sessions } from './attendanceDays.js';
 
 export type ReportService = ReturnType<typeof createReportService>;
 
@@ -39,8 +39,9 @@ function present(day: Day, recordStatus: string | undefined): TimesheetRow {
 export function createReportService(deps: { db: Knex; longestShiftMs: number }) {
   const { db, longestShiftMs } = deps;
 
-  const days = (punches: StoredPunch[], dates: string[], timeZone: string, statuses: Map<string, string> | undefined, now: Date) =>
-    rollup(sessionsOf(punches, { timeZone, longestShiftMs, now }), dates).map((day) => present(day, statuses?.get(day.date)));
+  const sessions = (punches: StoredPunch[], timeZone: string, now: Date) => sessionsOf(punches, { timeZone, longestShiftMs, now });
+  const days = (all: Sessions, dates: string[], statuses: Map<string, string> | undefined) =>
+    rollup(all, dates).map((day) => present(day, statuses?.get(day.date)));
 
   async function* dailyRows(site: ZonedRef, date: string): AsyncGenerator<DailyReportRow> {
     const { start, end } = punchWindow(date, date, longestShiftMs);
@@ -57,9 +58,11 @@ export function createReportService(deps: { db: Knex; longestShiftMs: number }) 
         else byEmployee.set(p.employeeId, [p]);
       }
       for (const e of employees) {
-        const [day] = days(byEmployee.get(e.id) ?? [], [date], site.timeZone, statuses.get(e.id), now);
+        const all = sessions(byEmployee.get(e.id) ?? [], site.timeZone, now);
         // One of the site's own who worked that day only at other sites is on their reports, not absent here.
-        if (!e.workedHere && day!.sessions) continue;
+        if (!e.workedHere && rollup(all, [date])[0]!.sessions) continue;
+        // A day split between sites shows on each site's report only the part worked there.
+        const [day] = days(atSite(all, site.id), [date], statuses.get(e.id));
         yield { employeeId: e.id, name: e.name, ...day! };
       }
       if (employees.length < PAGE_SIZE) return;
@@ -84,7 +87,7 @@ export function createReportService(deps: { db: Knex; longestShiftMs: number }) 
       if (!employee) throw new NotFoundError('employee_not_found', `no employee with id ${employeeId}`);
       const { start, end } = punchWindow(from, to, longestShiftMs);
       const [punches, statuses] = await Promise.all([listPunches(db, [employeeId], start, end), listStatuses(db, [employeeId], from, to)]);
-      return days(punches, datesBetween(from, to), employee.timeZone, statuses.get(employeeId), new Date());
+      return days(sessions(punches, employee.timeZone, new Date()), datesBetween(from, to), statuses.get(employeeId));
     },
   };
 }
