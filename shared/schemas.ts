@@ -90,12 +90,17 @@ export type PageQuery = z.infer<typeof PageQuery>;
 /** A page of a list: `next` is the cursor for the following page, null on the last one. */
 export type Page<T> = { data: T[]; next: string | null };
 
-export const CheckinListQuery = z.strictObject({
-  employeeId: Id.optional(),
-  siteId: Id.optional(),
-  after: Seq.default(0),
-  limit: Limit.default(100),
-});
+/** Check-ins in seq order, paged by seq; `from` (included) and `to` (left out) bound occurredAt. */
+export const CheckinListQuery = z
+  .strictObject({
+    employeeId: Id.optional(),
+    siteId: Id.optional(),
+    from: Instant.optional(),
+    to: Instant.optional(),
+    after: Seq.default(0),
+    limit: Limit.default(100),
+  })
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), { message: 'from must be before to', path: ['to'] });
 export type CheckinListQuery = z.infer<typeof CheckinListQuery>;
 
 export const PresenceQuery = z.strictObject({ siteId: Id });

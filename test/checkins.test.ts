@@ -159,10 +159,37 @@ describe('check-ins over REST', () => {
       assert.ok(s2.body.data.length > 0 && s2.body.data.every((c: any) => c.siteId === 'S2'));
       const page = await api(t.hub, 'GET', `/api/v1/checkins?after=${seqs[2]}&limit=3`);
       assert.deepEqual(page.body.data.map((c: any) => c.seq), seqs.slice(3, 6));
+      assert.equal(page.body.next, String(seqs[5]));
+    });
+
+    it('says where the next page starts, and null on the last page, also when it is exactly full', async () => {
+      const seqs = (await api(t.hub, 'GET', '/api/v1/checkins?limit=1000')).body.data.map((c: any) => c.seq);
+      assert.equal((await api(t.hub, 'GET', '/api/v1/checkins?limit=1000')).body.next, null);
+      const pages: number[][] = [];
+      let next: string | null = '0';
+      while (next !== null) {
+        const res: any = await api(t.hub, 'GET', `/api/v1/checkins?after=${next}&limit=${seqs.length - 1}`);
+        pages.push(res.body.data.map((c: any) => c.seq));
+        next = res.body.next;
+      }
+      assert.deepEqual(pages, [seqs.slice(0, -1), seqs.slice(-1)]);
+      const exact = await api(t.hub, 'GET', `/api/v1/checkins?limit=${seqs.length}`);
+      assert.equal(exact.body.data.length, seqs.length);
+      assert.equal(exact.body.next, null);
+    });
+
+    it('bounds occurredAt with from (included) and to (left out)', async () => {
+      const all = (await api(t.hub, 'GET', '/api/v1/checkins?limit=1000')).body.data;
+      const times = [...new Set(all.map((c: any) => c.occurredAt as string))].sort();
+      assert.ok(times.length >= 3, 'the tests above stored check-ins at three or more instants');
+      const [, second, third] = times as [string, string, string];
+      const res = await api(t.hub, 'GET', `/api/v1/checkins?limit=1000&from=${encodeURIComponent(second)}&to=${encodeURIComponent(third)}`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body.data.map((c: any) => c.seq), all.filter((c: any) => c.occurredAt === second).map((c: any) => c.seq));
     });
 
     it('rejects bad paging values', async () => {
-      for (const q of ['limit=0', 'limit=1001', 'after=-1', 'after=abc', 'bogus=1']) {
+      for (const q of ['limit=0', 'limit=1001', 'after=-1', 'after=abc', 'bogus=1', 'from=yesterday', 'from=2026-06-02T00:00:00Z&to=2026-06-01T00:00:00Z']) {
         const res = await api(t.hub, 'GET', `/api/v1/checkins?${q}`);
         assert.equal(res.status, 400, q);
         assert.equal(res.body.error.code, 'validation_failed');

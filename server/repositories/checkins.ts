@@ -1,4 +1,4 @@
-import type { Checkin, CheckinListQuery, PresenceEntry } from '../../shared/schemas.js';
+import type { Checkin, CheckinListQuery, Page, PresenceEntry } from '../../shared/schemas.js';
 import type { Knex } from '../db/knex.js';
 
 export const TABLE = 'checkins';
@@ -27,11 +27,16 @@ export const fromRow = (r: CheckinRow): Checkin => ({
   recordedAt: new Date(r.recorded_at).toISOString(),
 });
 
-export async function listCheckins(db: Knex, q: CheckinListQuery): Promise<Checkin[]> {
-  const query = db(TABLE).select(COLUMNS).where('seq', '>', q.after).orderBy('seq').limit(q.limit);
+/** A page in seq order; one row more than the page is read, only to tell whether another follows. */
+export async function listCheckins(db: Knex, q: CheckinListQuery): Promise<Page<Checkin>> {
+  const query = db(TABLE).select(COLUMNS).where('seq', '>', q.after).orderBy('seq').limit(q.limit + 1);
   if (q.employeeId) query.andWhere('employee_id', q.employeeId);
   if (q.siteId) query.andWhere('site_id', q.siteId);
-  return (await query).map(fromRow);
+  if (q.from) query.andWhere('occurred_at', '>=', new Date(q.from));
+  if (q.to) query.andWhere('occurred_at', '<', new Date(q.to));
+  const rows = (await query).map(fromRow);
+  const data = rows.slice(0, q.limit);
+  return { data, next: rows.length > q.limit ? String(data.at(-1)!.seq) : null };
 }
 
 /** The site of an employee's latest punch (by occurredAt), where presence can list them; null if none. */

@@ -24,7 +24,7 @@ export function checkinsRouter(deps: { checkins: CheckinService; bodyLimit: numb
 
   router.get('/', async (ctx) => {
     const query = parse(CheckinListQuery, ctx.query);
-    ctx.body = { data: await deps.checkins.list(query) };
+    ctx.body = await deps.checkins.list(query);
   });
 
   return router;
