@@ -4,33 +4,24 @@ import { pino } from 'pino';
 import { createCache } from '../server/cache/index.js';
 import { RedisStore } from '../server/cache/redisStore.js';
 import { MemoryStore, type CacheStore } from '../server/cache/store.js';
-import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { api, startTestHub, type TestHub } from './support/hub.js';
+import type { TestDatabase } from './support/db.js';
+import { api, startTwoNodes, type TestHub, type TwoNodes } from './support/hub.js';
 import { dropKeys, requireRedis, uniquePrefix } from './support/redis.js';
 
 const logger = pino({ level: 'silent' });
 
 describe('read cache', () => {
   describe('through two nodes sharing Redis', () => {
+    let nodes: TwoNodes | undefined;
     let tdb: TestDatabase;
     let a: TestHub;
     let b: TestHub;
-    let redisUrl = '';
-    let prefix = '';
 
     before(async function () {
-      redisUrl = requireRedis(this);
-      tdb = await createTestDatabase();
-      prefix = uniquePrefix('cache');
-      a = await startTestHub({ db: tdb.db, redisUrl, prefix });
-      b = await startTestHub({ db: tdb.db, redisUrl, prefix });
+      nodes = await startTwoNodes(this, 'cache');
+      ({ tdb, a, b } = nodes);
     });
-    after(async () => {
-      await a?.stop();
-      await b?.stop();
-      await tdb?.drop();
-      if (prefix) await dropKeys(redisUrl, prefix);
-    });
+    after(() => nodes?.stop());
 
     const create = (hub: TestHub, id: string, status: string, date = '2026-11-27') =>
       api(hub, 'POST', '/api/v1/attendance/create', { id, name: id, status, date });

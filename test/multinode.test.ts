@@ -3,9 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, LiveEvent, LiveEventName, LiveEventPayloads, ServerToClientEvents } from '../shared/events.js';
 import type { SubscribeAck, SubscribeRequest } from '../shared/schemas.js';
-import { createTestDatabase, type TestDatabase } from './support/db.js';
-import { api, startTestHub, type TestHub } from './support/hub.js';
-import { dropKeys, requireRedis, uniquePrefix } from './support/redis.js';
+import type { TestDatabase } from './support/db.js';
+import { api, startTwoNodes, type TestHub, type TwoNodes } from './support/hub.js';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -38,37 +37,31 @@ async function until(check: () => boolean, ms = 5000) {
 }
 
 describe('live broadcast across two nodes sharing Redis', () => {
+  let nodes: TwoNodes | undefined;
   let tdb: TestDatabase;
   let a: TestHub;
   let b: TestHub;
   const sockets: Client[] = [];
-  let redisUrl = '';
-  let prefix = '';
 
   before(async function () {
-    redisUrl = requireRedis(this);
-    tdb = await createTestDatabase();
-    await tdb.db('sites').insert([
-      { id: 'S1', name: 'Main' },
-      { id: 'S2', name: 'Depot' },
-    ]);
-    await tdb.db('employees').insert([
-      { id: 'E1', name: 'Ann', site_id: 'S1' },
-      { id: 'E2', name: 'Bob', site_id: 'S2' },
-      { id: 'E3', name: 'Cem', site_id: 'S2' },
-      { id: 'E4', name: 'Dee', site_id: 'S1' },
-      { id: 'E5', name: 'Eli', site_id: 'S1' },
-    ]);
-    prefix = uniquePrefix('multinode');
-    a = await startTestHub({ db: tdb.db, redisUrl, prefix });
-    b = await startTestHub({ db: tdb.db, redisUrl, prefix });
+    nodes = await startTwoNodes(this, 'multinode', async (db) => {
+      await db('sites').insert([
+        { id: 'S1', name: 'Main' },
+        { id: 'S2', name: 'Depot' },
+      ]);
+      await db('employees').insert([
+        { id: 'E1', name: 'Ann', site_id: 'S1' },
+        { id: 'E2', name: 'Bob', site_id: 'S2' },
+        { id: 'E3', name: 'Cem', site_id: 'S2' },
+        { id: 'E4', name: 'Dee', site_id: 'S1' },
+        { id: 'E5', name: 'Eli', site_id: 'S1' },
+      ]);
+    });
+    ({ tdb, a, b } = nodes);
   });
   after(async () => {
     sockets.forEach((s) => s.disconnect());
-    await a?.stop();
-    await b?.stop();
-    await tdb?.drop();
-    if (prefix) await dropKeys(redisUrl, prefix);
+    await nodes?.stop();
   });
 
   it('a check-in posted to node A reaches a dashboard on node B', async () => {

@@ -4,10 +4,8 @@ import { Redis } from 'ioredis';
 import { io as connect } from 'socket.io-client';
 import type { Knex } from '../server/db/knex.js';
 import { hashPin } from '../server/services/pin.js';
-import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { makeSite } from './support/factories.js';
-import { api, startTestHub, useTestHub, type TestHub } from './support/hub.js';
-import { dropKeys, requireRedis, uniquePrefix } from './support/redis.js';
+import { api, startTwoNodes, useTestHub, type TestHub, type TwoNodes } from './support/hub.js';
 
 const PIN = '4711';
 const WRONG = ['0001', '0002', '0003', '0004', '0005', '0006'];
@@ -117,48 +115,26 @@ describe('wrong PIN attempts per badge', function () {
   });
 
   describe('configured limits', () => {
-    let tdb: TestDatabase;
-    let hub: TestHub;
-    before(async () => {
-      tdb = await createTestDatabase();
-      await seedPinned(tdb.db, ['C1']);
-      hub = await startTestHub({ db: tdb.db, env: { PIN_ATTEMPTS_MAX: '2', PIN_ATTEMPTS_WINDOW_SECONDS: '1' } });
-    });
-    after(async () => {
-      await hub?.stop();
-      await tdb?.drop();
-    });
+    const t = useTestHub({ seed: (db) => seedPinned(db, ['C1']), env: { PIN_ATTEMPTS_MAX: '2', PIN_ATTEMPTS_WINDOW_SECONDS: '1' } });
 
     it('PIN_ATTEMPTS_MAX wrong PINs lock the badge, and the lock ends with PIN_ATTEMPTS_WINDOW_SECONDS', async () => {
-      assert.equal((await punch(hub, 'B-C1', '0001')).body.error.code, 'invalid_pin');
-      assert.equal((await punch(hub, 'B-C1', '0002')).body.error.code, 'invalid_pin');
-      assert.equal((await punch(hub, 'B-C1', PIN)).body.error.code, 'pin_attempts_exceeded');
+      assert.equal((await punch(t.hub, 'B-C1', '0001')).body.error.code, 'invalid_pin');
+      assert.equal((await punch(t.hub, 'B-C1', '0002')).body.error.code, 'invalid_pin');
+      assert.equal((await punch(t.hub, 'B-C1', PIN)).body.error.code, 'pin_attempts_exceeded');
       await new Promise((r) => setTimeout(r, 1100));
-      assert.equal((await punch(hub, 'B-C1', PIN)).status, 201);
+      assert.equal((await punch(t.hub, 'B-C1', PIN)).status, 201);
     });
   });
 
   describe('with Redis, across two nodes', () => {
-    let tdb: TestDatabase;
+    let nodes: TwoNodes | undefined;
     let a: TestHub;
     let b: TestHub;
-    let redisUrl = '';
-    let prefix = '';
-
     before(async function () {
-      redisUrl = requireRedis(this);
-      tdb = await createTestDatabase();
-      await seedPinned(tdb.db, ['R1']);
-      prefix = uniquePrefix('pin');
-      a = await startTestHub({ db: tdb.db, redisUrl, prefix });
-      b = await startTestHub({ db: tdb.db, redisUrl, prefix });
+      nodes = await startTwoNodes(this, 'pin', (db) => seedPinned(db, ['R1']));
+      ({ a, b } = nodes);
     });
-    after(async () => {
-      await a?.stop();
-      await b?.stop();
-      await tdb?.drop();
-      if (prefix) await dropKeys(redisUrl, prefix);
-    });
+    after(() => nodes?.stop());
 
     it('wrong PINs on one node lock the badge on the other; the count lives in Redis', async () => {
       for (const pin of WRONG.slice(0, 3)) assert.equal((await punch(a, 'B-R1', pin)).body.error.code, 'invalid_pin');
@@ -168,9 +144,9 @@ describe('wrong PIN attempts per badge', function () {
       assert.equal(refused.body.error.code, 'pin_attempts_exceeded');
       assert.equal((await punch(a, 'B-R1', PIN)).body.error.code, 'pin_attempts_exceeded');
 
-      const redis = new Redis(redisUrl);
+      const redis = new Redis(nodes!.redisUrl);
       try {
-        const key = `${prefix}:pin-attempts:B-R1`;
+        const key = `${nodes!.prefix}:pin-attempts:B-R1`;
         assert.ok(Number(await redis.get(key)) > 5);
         const ttl = await redis.pttl(key);
         assert.ok(ttl > 0 && ttl <= 900_000, `ttl ${ttl}`);

@@ -1,38 +1,31 @@
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { createTestDatabase, type TestDatabase } from './support/db.js';
+import type { TestDatabase } from './support/db.js';
 import { makeEmployee, makeSite } from './support/factories.js';
-import { api, startTestHub, type TestHub } from './support/hub.js';
-import { dropKeys, requireRedis, uniquePrefix } from './support/redis.js';
+import { api, startTwoNodes, type TestHub, type TwoNodes } from './support/hub.js';
 
 describe('presence through two nodes sharing Redis', () => {
+  let nodes: TwoNodes | undefined;
   let tdb: TestDatabase;
   let a: TestHub;
   let b: TestHub;
   let redis: Redis;
-  let redisUrl = '';
-  let prefix = '';
 
   before(async function () {
-    redisUrl = requireRedis(this);
-    tdb = await createTestDatabase();
-    for (const id of ['S1', 'S2', 'S3', 'S4']) await makeSite(tdb.db, { id });
-    for (const id of ['P1', 'P2', 'X1', 'X2']) await makeEmployee(tdb.db, { id, siteId: 'S1' });
-    await makeEmployee(tdb.db, { id: 'R1', name: 'Old Name', siteId: 'S2' });
-    for (const id of ['D1', 'D2']) await makeEmployee(tdb.db, { id, siteId: 'S3' });
-    await makeEmployee(tdb.db, { id: 'M1', name: 'Mover', siteId: 'S3' });
-    await makeEmployee(tdb.db, { id: 'V1', name: 'Visitor', siteId: 'S1' });
-    prefix = uniquePrefix('presence');
-    redis = new Redis(redisUrl);
-    a = await startTestHub({ db: tdb.db, redisUrl, prefix });
-    b = await startTestHub({ db: tdb.db, redisUrl, prefix });
+    nodes = await startTwoNodes(this, 'presence', async (db) => {
+      for (const id of ['S1', 'S2', 'S3', 'S4']) await makeSite(db, { id });
+      for (const id of ['P1', 'P2', 'X1', 'X2']) await makeEmployee(db, { id, siteId: 'S1' });
+      await makeEmployee(db, { id: 'R1', name: 'Old Name', siteId: 'S2' });
+      for (const id of ['D1', 'D2']) await makeEmployee(db, { id, siteId: 'S3' });
+      await makeEmployee(db, { id: 'M1', name: 'Mover', siteId: 'S3' });
+      await makeEmployee(db, { id: 'V1', name: 'Visitor', siteId: 'S1' });
+    });
+    ({ tdb, a, b } = nodes);
+    redis = new Redis(nodes.redisUrl);
   });
   after(async () => {
     redis?.disconnect();
-    await a?.stop();
-    await b?.stop();
-    await tdb?.drop();
-    if (prefix) await dropKeys(redisUrl, prefix);
+    await nodes?.stop();
   });
 
   async function presence(hub: TestHub, siteId: string): Promise<Array<{ employeeId: string; name: string; since: string }>> {
@@ -65,7 +58,7 @@ describe('presence through two nodes sharing Redis', () => {
   it('is stored in Redis, where the other node reads it', async () => {
     await punch(a, { employeeId: 'P2', type: 'in' });
     assert.deepEqual(await who(a, 'S1'), ['P2']);
-    assert.equal(await redis.exists(`${prefix}:cache:val:presence:S1`), 1);
+    assert.equal(await redis.exists(`${nodes!.prefix}:cache:val:presence:S1`), 1);
     // Rename behind the hub's back: node B, which never read S1, still answers from the entry A stored.
     await tdb.db('employees').where({ id: 'P2' }).update({ name: 'changed directly' });
     assert.equal((await presence(b, 'S1'))[0]!.name, 'P2');

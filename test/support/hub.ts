@@ -4,6 +4,7 @@ import type { Knex } from '../../server/db/knex.js';
 import { startHub, type Faults, type Hub } from '../../server/hub.js';
 import { connectRedis, type RedisClients } from '../../server/redis.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { dropKeys, requireRedis, uniquePrefix } from './redis.js';
 
 export type TestHub = Hub & { stop(): Promise<void> };
 
@@ -49,6 +50,35 @@ export function useTestHub(opts: { seed?: (db: Knex) => Promise<void>; env?: Rec
     await ctx.tdb?.drop();
   });
   return ctx;
+}
+
+export type TwoNodes = { tdb: TestDatabase; a: TestHub; b: TestHub; redisUrl: string; prefix: string; stop(): Promise<void> };
+
+/**
+ * Two hub nodes over one test database (seeded first) and the machine's Redis, under a prefix of their
+ * own, as two processes would be. `stop` ends both, drops the database and removes the keys. Pending
+ * without REDIS_URL (failing under CI): call it from a `before(function () {…})`.
+ */
+export async function startTwoNodes(ctx: Mocha.Context, label: string, seed?: (db: Knex) => Promise<void>): Promise<TwoNodes> {
+  const redisUrl = requireRedis(ctx);
+  const tdb = await createTestDatabase();
+  await seed?.(tdb.db);
+  const prefix = uniquePrefix(label);
+  const a = await startTestHub({ db: tdb.db, redisUrl, prefix });
+  const b = await startTestHub({ db: tdb.db, redisUrl, prefix });
+  return {
+    tdb,
+    a,
+    b,
+    redisUrl,
+    prefix,
+    async stop() {
+      await a.stop();
+      await b.stop();
+      await tdb.drop();
+      await dropKeys(redisUrl, prefix);
+    },
+  };
 }
 
 /** fetch against a hub with JSON in and out. */
