@@ -88,8 +88,9 @@ const WRITE = `WITH
  * The one-round-trip write for a group judged from what the hub already knew (services/latestPunches.ts).
  * It writes only if that knowledge still holds, checked after the seq lock like the read: each
  * employee exists, is active, has the same site and the same latest punch (by occurredAt); each named
- * site exists; each site the group checks people in at is active; no eventId is stored yet. Seqs come relative to 0 and recordedAt from the clock here:
- * the head and the clock are added in SQL. Answers whether it wrote, the head it found and the clock.
+ * site exists; each site the group checks people in at is active; no eventId is stored yet. Seqs come
+ * relative to 0 and recordedAt from the clock here: the head and the clock are added in SQL. Answers
+ * whether it wrote, the head it found and the clock.
  */
 const VERIFIED_WRITE = `WITH
   h AS (SELECT value AS head, date_trunc('milliseconds', clock_timestamp()) AS now FROM event_seq WHERE id = 1),

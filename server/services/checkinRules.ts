@@ -15,9 +15,9 @@ const isOpenAt = (prev: TimelinePunch | undefined, at: number, longestShiftMs: n
 
 /**
  * Judge one punch against the punch before it in time (timeline sorted by `at`). `toggle` becomes
- * `out` when the employee is in at that moment, else `in`. Whether the punch after it still fits is
- * asked apart (`fitsAfter`), once a whole group is placed: a later punch of the same group may be
- * what makes it fit (an offline in and out synced before a stored in).
+ * `out` when the employee is in at that moment, else `in`. Whether the stored punch after it still
+ * fits is asked apart (`takeOutMisfits`), once a whole group is placed: a later punch of the same group
+ * may be what makes it fit (an offline in and out synced before a stored in).
  */
 export function judgePunch(
   timeline: readonly TimelinePunch[],
@@ -39,7 +39,7 @@ const fitsAfter = (prev: TimelinePunch | undefined, punch: TimelinePunch, longes
  * Once a group's punches are placed, every stored punch must still fit after the punch before it.
  * Where one does not, the new punch right before it is taken out again (being the group's last before
  * that stored punch, no other punch of the group was judged on it), until the stored one fits.
- * Answers each punch taken out, with the stored punch it conflicted with.
+ * Answers each punch taken out, with why (naming the stored punch it conflicted with).
  */
 export function takeOutMisfits<P extends TimelinePunch>(timeline: P[], isNew: (p: P) => boolean, longestShiftMs: number) {
   const misfits: Array<{ punch: P; code: 'out_of_sequence'; message: string }> = [];
