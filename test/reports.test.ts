@@ -269,6 +269,13 @@ describe('reports: daily attendance, timesheets, CSV', () => {
       assert.deepEqual(res.body.data.map((r: any) => r.employeeId), ['C1', 'C2', 'C3', 'C4']);
     });
 
+    it('a site with nobody to list answers an empty list, streamed too', async () => {
+      await makeSite(tdb.db, { id: 'EMPTY' });
+      const res = await api(hub, 'GET', '/api/v1/reports/daily?siteId=EMPTY&date=2026-06-01');
+      assert.equal(res.status, 200);
+      assert.equal(res.text, '{"data":[]}');
+    });
+
     it('format=json wins over Accept: text/csv', async () => {
       const res = await api(hub, 'GET', '/api/v1/reports/daily?siteId=CSV&date=2026-06-01&format=json', undefined, { accept: 'text/csv' });
       assert.equal(res.status, 200);

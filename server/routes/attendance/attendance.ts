@@ -1,12 +1,13 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import { pipeline, Transform } from 'node:stream';
+import { pipeline } from 'node:stream';
 import { Id, LegacyRecordInput } from '../../../shared/schemas.js';
 import { AppError, NotFoundError } from '../../errors.js';
 import { jsonBody } from '../../middleware/jsonBody.js';
 import type { HealthService } from '../../services/health.js';
 import type { RecordService } from '../../services/records.js';
 import { parse } from '../../validate.js';
+import { jsonArray } from '../jsonArray.js';
 
 /**
  * The older Attendance API, same paths and response shapes, so its clients keep working. Its bugs
@@ -62,19 +63,4 @@ export function attendanceRouter(deps: { records: RecordService; health: HealthS
   });
 
   return router;
-}
-
-/** Rows in, one JSON array out, written as the rows arrive. */
-function jsonArray(): Transform {
-  let first = true;
-  return new Transform({
-    writableObjectMode: true,
-    transform(row, _enc, done) {
-      done(null, (first ? '[' : ',') + JSON.stringify(row));
-      first = false;
-    },
-    flush(done) {
-      done(null, first ? '[]' : ']');
-    },
-  });
 }

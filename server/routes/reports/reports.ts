@@ -4,6 +4,7 @@ import { pipeline, Readable } from 'node:stream';
 import { DailyReportQuery, TimesheetParams, TimesheetQuery, type DailyReportRow } from '../../../shared/reports.js';
 import type { ReportService } from '../../services/reports.js';
 import { parse } from '../../validate.js';
+import { jsonArray } from '../jsonArray.js';
 
 const DAILY_COLUMNS: Array<keyof DailyReportRow> = ['employeeId', 'name', 'date', 'firstIn', 'lastOut', 'workedMinutes', 'sessions', 'status', 'flags'];
 
@@ -19,7 +20,7 @@ export function reportsRouter(deps: { reports: ReportService }) {
     if (!wantsCsv) {
       // Streamed as the CSV is, a page of employees at a time: a large site's report is never held whole.
       ctx.type = 'application/json; charset=utf-8';
-      ctx.body = Readable.from(jsonData(rows));
+      ctx.body = pipeline(Readable.from(rows), jsonArray('data'), () => {});
       return;
     }
     ctx.attachment(`daily-${site.id}-${query.date}.csv`);
@@ -49,15 +50,4 @@ function csv(columns: string[]) {
     escape_formulas: true,
     cast: { object: (value) => (value as unknown as string[]).join(';') },
   });
-}
-
-/** `{"data":[…]}`, a row at a time. */
-async function* jsonData(rows: AsyncIterable<unknown>): AsyncGenerator<string> {
-  yield '{"data":[';
-  let separator = '';
-  for await (const row of rows) {
-    yield separator + JSON.stringify(row);
-    separator = ',';
-  }
-  yield ']}';
 }
