@@ -26,12 +26,22 @@ async function main(config: Config): Promise<void> {
     const databaseUrl = config.DATABASE_URL ?? embedded!.url;
     if (config.MIGRATE_ON_START) await migrate(databaseUrl, logger);
     else logger.info('MIGRATE_ON_START=false: not applying the Liquibase changelog');
-    const db = createDb(databaseUrl, config.DB_POOL_MAX, logger);
+    const db = createDb(
+      databaseUrl,
+      {
+        poolMax: config.DB_POOL_MAX,
+        statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+        queryTimeoutMs: config.DB_QUERY_TIMEOUT_MS,
+        acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
+        connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+      },
+      logger,
+    );
     cleanup.push(() => db.destroy());
 
     let redis = null;
     if (config.REDIS_URL) {
-      redis = await connectRedis(config.REDIS_URL, logger);
+      redis = await connectRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
       cleanup.push(redis.close);
       logger.info({ redis: redacted(config.REDIS_URL) }, 'redis connected: cache and broadcasts shared with other nodes');
     } else {

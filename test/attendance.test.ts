@@ -118,7 +118,7 @@ describe('health when PostgreSQL is unreachable', () => {
   it('answers 503 with the old unhealthy message and postgresql down', async () => {
     const { createDb } = await import('../server/db/knex.js');
     const { pino } = await import('pino');
-    const db = createDb('postgres://postgres@127.0.0.1:1/none', 2, pino({ level: 'silent' }));
+    const db = createDb('postgres://postgres@127.0.0.1:1/none', { poolMax: 2 }, pino({ level: 'silent' }));
     const hub = await startTestHub({ db });
     try {
       const res = await api(hub, 'GET', '/api/v1/attendance/health');

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Checkin } from '../../shared/schemas.js';
-import type { Knex } from '../db/knex.js';
+import { settle, type Knex } from '../db/knex.js';
 import { fromRow, type CheckinRow } from './checkins.js';
 import type { EmployeeRef } from './employees.js';
 import type { HubEvent } from './events.js';
@@ -208,8 +208,12 @@ export function createCheckinLedger(db: Knex) {
     }
   }
 
-  /** If the failed message was the one to prepare the statements, forget them too, so the next use prepares afresh. */
+  /**
+   * If the failed message was the one to prepare the statements, forget them too, so the next use
+   * prepares afresh. A connection still waiting for its answer (timed out) is not asked: the pool ends it.
+   */
   async function rollback(conn: pg.Client): Promise<void> {
+    if (!(await settle(conn))) return;
     await conn.query(`ROLLBACK${prepared.has(conn) ? '' : '; DEALLOCATE ALL'}`).catch(() => undefined);
   }
 

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { LegacyRecord, LegacyRecordInput } from '../../shared/schemas.js';
 import type { Knex } from '../db/knex.js';
 
@@ -22,7 +21,9 @@ export async function findLatestRecord(db: Knex, employeeId: string): Promise<Le
     .first('employee_id as id', 'name', 'status', 'date');
 }
 
-/** Every record ordered by employee then date, as a row stream: memory stays flat however many there are. */
-export function streamAllRecords(db: Knex): Readable {
-  return db(TABLE).select('employee_id as id', 'name', 'status', 'date').orderBy(['employee_id', 'date']).stream();
+/** A page of records in (employee, date) order, after the given one: each read is one short statement. */
+export async function pageRecords(db: Knex, after: { id: string; date: string } | null, limit: number): Promise<LegacyRecord[]> {
+  const query = db(TABLE).select('employee_id as id', 'name', 'status', 'date').orderBy(['employee_id', 'date']).limit(limit);
+  if (after) query.whereRaw('(employee_id, date) > (?, ?::date)', [after.id, after.date]);
+  return query;
 }

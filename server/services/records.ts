@@ -1,11 +1,12 @@
-import type { Readable } from 'node:stream';
 import type { LegacyRecord, LegacyRecordInput } from '../../shared/schemas.js';
 import { cacheKeys, type Cache } from '../cache/index.js';
 import { inTransaction, type Knex } from '../db/knex.js';
 import { findEmployeeRefs, insertEmployeeIfMissing } from '../repositories/employees.js';
 import { advanceHead, insertEvents, lockHead, type HubEvent } from '../repositories/events.js';
-import { findLatestRecord, streamAllRecords, upsertRecord } from '../repositories/records.js';
+import { findLatestRecord, pageRecords, upsertRecord } from '../repositories/records.js';
 import type { Publisher } from '../realtime/publisher.js';
+
+const PAGE_SIZE = 1000;
 
 export type RecordService = ReturnType<typeof createRecordService>;
 
@@ -36,6 +37,17 @@ export function createRecordService(deps: { db: Knex; cache: Cache; publisher: P
       return record;
     },
     latest: (employeeId: string) => cache.getOrLoad(cacheKeys.latestRecord(employeeId), () => findLatestRecord(db, employeeId)),
-    streamAll: (): Readable => streamAllRecords(db),
+    /**
+     * Every record ordered by employee then date, a page at a time: memory stays flat however many
+     * there are, and no statement outlives the database timeouts however long the whole read takes.
+     */
+    async *all(): AsyncGenerator<LegacyRecord> {
+      for (let after: LegacyRecord | null = null; ; ) {
+        const page = await pageRecords(db, after, PAGE_SIZE);
+        yield* page;
+        if (page.length < PAGE_SIZE) return;
+        after = page.at(-1)!;
+      }
+    },
   };
 }
