@@ -1,8 +1,9 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Config } from './config.js';
-import type { Logger } from './logger.js';
+import type { Logger, RepeatLog } from './logger.js';
 import { errorHandler } from './middleware/errors.js';
+import { jsonBody } from './middleware/jsonBody.js';
 import { requestLog } from './middleware/requestLog.js';
 import { attendanceRouter } from './routes/attendance/attendance.js';
 import { checkinsRouter } from './routes/checkins/checkins.js';
@@ -13,21 +14,22 @@ import { sitesRouter } from './routes/sites/sites.js';
 import type { Services } from './services/index.js';
 
 /** The REST pipeline: log → errors → routes. Builds the app; never listens. */
-export function createApp(deps: { config: Config; logger: Logger; services: Services }): Koa {
-  const { config, logger, services } = deps;
+export function createApp(deps: { config: Config; logger: Logger; log: RepeatLog; services: Services }): Koa {
+  const { config, logger, log, services } = deps;
   const app = new Koa();
   app.proxy = false;
   // Reached only by failures after the response started (a broken stream); the rest go through errorHandler.
   app.on('error', (err) => logger.error({ err }, 'response failed after it started'));
   app.use(requestLog(logger));
-  app.use(errorHandler(logger));
+  app.use(errorHandler(log));
+  const body = jsonBody({ limitBytes: config.BODY_LIMIT_BYTES, timeoutMs: config.BODY_TIMEOUT_MS });
   // One router over all routes: a request is matched once, not by each feature's router in turn.
   const api = new Router();
   for (const router of [
-    attendanceRouter({ records: services.records, health: services.health, bodyLimit: config.BODY_LIMIT_BYTES }),
-    checkinsRouter({ checkins: services.checkins, bodyLimit: config.BODY_LIMIT_BYTES }),
-    sitesRouter({ sites: services.sites, bodyLimit: config.BODY_LIMIT_BYTES }),
-    employeesRouter({ employees: services.employees, bodyLimit: config.BODY_LIMIT_BYTES }),
+    attendanceRouter({ records: services.records, health: services.health, body }),
+    checkinsRouter({ checkins: services.checkins, body }),
+    sitesRouter({ sites: services.sites, body }),
+    employeesRouter({ employees: services.employees, body }),
     presenceRouter({ presence: services.presence }),
     reportsRouter({ reports: services.reports }),
   ])

@@ -1,4 +1,5 @@
 import type { ErrorBody } from '../shared/schemas.js';
+import { isBadData, isUnavailable } from './db/errors.js';
 
 /** An error a caller can act on: HTTP status plus a stable machine code. */
 export class AppError extends Error {
@@ -7,6 +8,8 @@ export class AppError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** Sent as Retry-After: when trying again makes sense. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -27,4 +30,38 @@ export class NotFoundError extends AppError {
   constructor(code: string, message: string) {
     super(404, code, message);
   }
+}
+
+/** A dependency is down or too slow: not the caller's fault, and worth a retry. */
+export class UnavailableError extends AppError {
+  constructor(message = 'the service is briefly unavailable; retry shortly') {
+    super(503, 'unavailable', message, undefined, 1);
+  }
+}
+
+type HttpLikeError = Error & { status?: number; statusCode?: number; code?: string; type?: string };
+
+/**
+ * Anything thrown below becomes an AppError: known client mistakes keep their code, a dependency
+ * that is away is a 503, the rest is a 500. One mapping for REST responses, batch items and socket acks.
+ */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (isUnavailable(err)) return new UnavailableError();
+  if (isBadData(err)) return new ValidationError(undefined, 'a value could not be stored as given');
+  const e = err as HttpLikeError;
+  // A body that does not decode as its Content-Encoding says (zlib's Z_DATA_ERROR, Z_BUF_ERROR…).
+  if (typeof e?.code === 'string' && e.code.startsWith('Z_')) {
+    return new AppError(415, 'unsupported_media_type', 'the body is not encoded as its Content-Encoding says');
+  }
+  const status = e?.status ?? e?.statusCode;
+  if (status === 413) return new AppError(413, 'payload_too_large', 'request body is too large');
+  if (status === 415) return new AppError(415, 'unsupported_media_type', e.message);
+  // co-body marks a body it cannot parse as a 400 SyntaxError.
+  if (status === 400 && e instanceof SyntaxError) return new AppError(400, 'invalid_json', 'request body is not valid JSON');
+  if (status === 400 && e.type === 'request.size.invalid') return new AppError(400, 'incomplete_body', 'the body is shorter or longer than its Content-Length');
+  if (status === 400 && e.type === 'request.aborted') return new AppError(400, 'incomplete_body', 'the body ended before its Content-Length');
+  if (status === 405 || status === 501) return new AppError(405, 'method_not_allowed', e.message);
+  if (status && status >= 400 && status < 500) return new AppError(status, 'bad_request', e.message);
+  return new AppError(500, 'internal', 'internal server error');
 }

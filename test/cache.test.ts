@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { createRepeatLog } from '../server/logger.js';
 import { createCache } from '../server/cache/index.js';
 import { RedisStore } from '../server/cache/redisStore.js';
 import { MemoryStore, type CacheStore } from '../server/cache/store.js';
@@ -8,7 +9,7 @@ import type { TestDatabase } from './support/db.js';
 import { api, startTwoNodes, type TestHub, type TwoNodes } from './support/hub.js';
 import { dropKeys, requireRedis, uniquePrefix } from './support/redis.js';
 
-const logger = pino({ level: 'silent' });
+const log = createRepeatLog(pino({ level: 'silent' }));
 
 describe('read cache', () => {
   describe('through two nodes sharing Redis', () => {
@@ -69,7 +70,7 @@ describe('read cache', () => {
       it(`${name}: a reader that raced a writer cannot store the value the writer replaced`, async function () {
         const { store, close } = make(this);
         try {
-          const cache = createCache(store, 60, logger);
+          const cache = createCache(store, 60, log);
           let db = 'old';
           let release!: () => void;
           const gate = new Promise<void>((r) => (release = r));

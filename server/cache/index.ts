@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.js';
+import type { RepeatLog } from '../logger.js';
 import type { CacheStore } from './store.js';
 
 export { cacheKeys } from './keys.js';
@@ -11,7 +11,8 @@ export type Cache = {
   ping(): Promise<boolean>;
 };
 
-export function createCache(store: CacheStore, ttlSeconds: number, logger: Logger): Cache {
+/** Redis being away costs reads a trip to PostgreSQL, never an answer; its failures are logged once per kind and interval. */
+export function createCache(store: CacheStore, ttlSeconds: number, log: RepeatLog): Cache {
   return {
     async getOrLoad<T>(key: string, load: () => Promise<T | undefined>) {
       let version: string;
@@ -20,13 +21,13 @@ export function createCache(store: CacheStore, ttlSeconds: number, logger: Logge
         if (read.cached && read.cached.version === read.version) return JSON.parse(read.cached.json) as T;
         version = read.version;
       } catch (err) {
-        logger.warn({ err, key }, 'cache read failed; reading the database');
+        log('warn', `cache read: ${(err as Error).message}`, { err, key }, 'cache read failed; reading the database');
         return load();
       }
       const value = await load();
       if (value !== undefined) {
         await store.write(key, version, JSON.stringify(value), ttlSeconds).catch((err) => {
-          logger.warn({ err, key }, 'cache write failed');
+          log('warn', `cache write: ${(err as Error).message}`, { err, key }, 'cache write failed');
         });
       }
       return value;
@@ -34,7 +35,9 @@ export function createCache(store: CacheStore, ttlSeconds: number, logger: Logge
     async invalidate(keys: string[]) {
       await Promise.all(
         keys.map((key) =>
-          store.bump(key).catch((err) => logger.error({ err, key }, 'cache invalidation failed; entry may be stale until its TTL')),
+          store
+            .bump(key)
+            .catch((err) => log('error', `cache bump: ${(err as Error).message}`, { err, key }, 'cache invalidation failed; entry may be stale until its TTL')),
         ),
       );
     },

@@ -9,7 +9,8 @@ export function requestLog(logger: Logger) {
     } finally {
       const ms = Math.round((performance.now() - started) * 10) / 10;
       const line = { method: ctx.method, path: ctx.path, status: ctx.status, ms };
-      if (ctx.status >= 500) logger.error(line, 'request');
+      // A 503 is the hub saying a dependency is away; its cause is logged (once per interval) where it is handled.
+      if (ctx.status >= 500 && ctx.status !== 503) logger.error(line, 'request');
       else logger.info(line, 'request');
     }
   };

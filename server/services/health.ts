@@ -1,7 +1,8 @@
 import type { Cache } from '../cache/index.js';
 import { pingDatabase, type Knex } from '../db/knex.js';
 
-export type Health = { postgresql: 'up' | 'down'; redis: 'up' | 'down' | 'disabled'; status: 'up' | 'down' };
+/** PostgreSQL down is down; Redis down is degraded: every request is still served, from PostgreSQL. */
+export type Health = { postgresql: 'up' | 'down'; redis: 'up' | 'down' | 'disabled'; status: 'up' | 'degraded' | 'down' };
 
 export type HealthService = ReturnType<typeof createHealthService>;
 
@@ -18,7 +19,7 @@ export function createHealthService(deps: { db: Knex; cache: Cache; redisEnabled
       return {
         postgresql: pgUp ? 'up' : 'down',
         redis: redisState,
-        status: pgUp && redisState !== 'down' ? 'up' : 'down',
+        status: !pgUp ? 'down' : redisState === 'down' ? 'degraded' : 'up',
       };
     },
   };

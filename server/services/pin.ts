@@ -74,5 +74,5 @@ function attemptsExceeded(msBeforeNext: number): AppError {
   const seconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
   return new AppError(429, 'pin_attempts_exceeded', `too many wrong PINs for this badge; retry in ${seconds} s`, {
     retryAfterSeconds: seconds,
-  });
+  }, seconds);
 }

@@ -1,9 +1,8 @@
 import Router from '@koa/router';
-import type { Context, Next } from 'koa';
-import { pipeline } from 'node:stream';
+import type { Context, Next, Middleware } from 'koa';
+import { pipeline, Readable } from 'node:stream';
 import { Id, LegacyRecordInput } from '../../../shared/schemas.js';
 import { AppError, NotFoundError } from '../../errors.js';
-import { jsonBody } from '../../middleware/jsonBody.js';
 import type { HealthService } from '../../services/health.js';
 import type { RecordService } from '../../services/records.js';
 import { parse } from '../../validate.js';
@@ -13,7 +12,13 @@ import { jsonArray } from '../jsonArray.js';
  * The older Attendance API, same paths and response shapes, so its clients keep working. Its bugs
  * are not kept: a second create for a day updates it, unknown ids are 404s, the cache is per id.
  */
-export function attendanceRouter(deps: { records: RecordService; health: HealthService; bodyLimit: number }) {
+const DETAIL_MESSAGES = {
+  up: 'Attendance API is running fine and ready to serve requests',
+  degraded: 'Attendance API is serving requests without Redis (degraded), please check logs',
+  down: 'Attendance API is not healthy, please check logs',
+};
+
+export function attendanceRouter(deps: { records: RecordService; health: HealthService; body: Middleware }) {
   const router = new Router({ prefix: '/api/v1/attendance' });
 
   router.use(async (ctx: Context, next: Next) => {
@@ -24,7 +29,7 @@ export function attendanceRouter(deps: { records: RecordService; health: HealthS
     await next();
   });
 
-  router.post('/create', jsonBody(deps.bodyLimit), async (ctx) => {
+  router.post('/create', deps.body, async (ctx) => {
     const input = parse(LegacyRecordInput, ctx.request.body);
     await deps.records.create(input);
     ctx.body = { message: `Successfully created the record for the employee id: ${input.id}` };
@@ -42,7 +47,7 @@ export function attendanceRouter(deps: { records: RecordService; health: HealthS
   router.get('/search/all', async (ctx) => {
     ctx.type = 'application/json';
     // A database error mid-stream reaches the last stream, where Koa logs it and cuts the response.
-    ctx.body = pipeline(deps.records.streamAll(), jsonArray(), () => {});
+    ctx.body = pipeline(Readable.from(deps.records.all()), jsonArray(), () => {});
   });
 
   router.get('/health', async (ctx) => {
@@ -55,11 +60,8 @@ export function attendanceRouter(deps: { records: RecordService; health: HealthS
 
   router.get('/health/detail', async (ctx) => {
     const health = await deps.health.detail();
-    ctx.status = health.status === 'up' ? 200 : 503;
-    ctx.body = {
-      message: health.status === 'up' ? 'Attendance API is running fine and ready to serve requests' : 'Attendance API is not healthy, please check logs',
-      ...health,
-    };
+    ctx.status = health.status === 'down' ? 503 : 200;
+    ctx.body = { message: DETAIL_MESSAGES[health.status], ...health };
   });
 
   return router;

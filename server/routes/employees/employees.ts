@@ -1,12 +1,12 @@
 import Router from '@koa/router';
+import type { Middleware } from 'koa';
 import { EmployeeCreate, EmployeeListQuery, EmployeeUpdate, PathParams } from '../../../shared/directory.js';
-import { jsonBody } from '../../middleware/jsonBody.js';
 import type { EmployeeService } from '../../services/employees.js';
 import { parse } from '../../validate.js';
 
-export function employeesRouter(deps: { employees: EmployeeService; bodyLimit: number }) {
+export function employeesRouter(deps: { employees: EmployeeService; body: Middleware }) {
   const router = new Router({ prefix: '/api/v1/employees' });
-  const body = jsonBody(deps.bodyLimit);
+  const { body } = deps;
 
   router.post('/', body, async (ctx) => {
     const input = parse(EmployeeCreate, ctx.request.body);

@@ -1,12 +1,12 @@
 import Router from '@koa/router';
+import type { Middleware } from 'koa';
 import { PathParams, SiteCreate, SiteListQuery, SiteUpdate } from '../../../shared/directory.js';
-import { jsonBody } from '../../middleware/jsonBody.js';
 import type { SiteService } from '../../services/sites.js';
 import { parse } from '../../validate.js';
 
-export function sitesRouter(deps: { sites: SiteService; bodyLimit: number }) {
+export function sitesRouter(deps: { sites: SiteService; body: Middleware }) {
   const router = new Router({ prefix: '/api/v1/sites' });
-  const body = jsonBody(deps.bodyLimit);
+  const { body } = deps;
 
   router.post('/', body, async (ctx) => {
     const input = parse(SiteCreate, ctx.request.body);
