@@ -1,20 +1,38 @@
 import { z } from 'zod';
 
-/** Identifiers chosen by callers (employee ids, site ids): short, printable, no surrounding spaces. */
-export const Id = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[^\s\u0000-\u001f](?:[^\u0000-\u001f]*[^\s\u0000-\u001f])?$/, 'must not be blank, have surrounding spaces or control characters');
+/**
+ * An identifier chosen by callers (employee, site, badge, device): printable, no surrounding spaces,
+ * and no Unicode control, format (bidi overrides, zero-width), surrogate, private-use or unassigned
+ * characters, nor line breaks. So an id looks like what it is, and is stored exactly as sent.
+ */
+const SafeId = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(
+      /^[^\p{C}\p{Z}](?:[^\p{C}\p{Zl}\p{Zp}]*[^\p{C}\p{Z}])?$/u,
+      'must be printable: no surrounding spaces, control, format (bidi, zero-width) or unpaired surrogate characters',
+    );
 
-/** Free text (names, statuses, device labels), trimmed. PostgreSQL text cannot hold NUL, and no such text needs control characters. */
+/** Identifiers of employees, sites and badges: up to 64 characters of the safe set above. */
+export const Id = SafeId(64);
+
+/** A kiosk's device id: the same safe set, up to 128 characters. */
+export const DeviceId = SafeId(128);
+
+/**
+ * Free text (names, statuses), trimmed. No control characters (PostgreSQL text cannot hold NUL, and
+ * no such text needs them) and no unpaired UTF-16 surrogates (neither PostgreSQL nor JSON holds one
+ * as sent).
+ */
 export const Text = (max: number) =>
   z
     .string()
     .trim()
     .min(1)
     .max(max)
-    .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
+    .regex(/^[^\p{Cc}\p{Cs}]*$/u, 'must not contain control characters or unpaired surrogates');
 
 /**
  * A calendar day the hub stores or reports on. PostgreSQL has no year 0, and a site's time zone moves
@@ -41,7 +59,7 @@ export const CheckinInput = z
     pin: z.string().regex(/^\d{4,12}$/, 'must be 4 to 12 digits').optional(),
     type: PunchType,
     siteId: Id.optional(),
-    deviceId: Text(128).optional(),
+    deviceId: DeviceId.optional(),
     occurredAt: Instant.optional(),
     eventId: z.uuid().optional(),
   })

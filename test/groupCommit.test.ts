@@ -117,4 +117,59 @@ describe('group commit', () => {
     await committer.drain();
     assert.equal(idle, 2);
   });
+
+  describe('retrying a failed batch apart', () => {
+    // A batch fails whole if any item is "poison" (as PostgreSQL refuses a whole statement); "down" fails every batch.
+    const poisonous = (commits: number[][], down = () => false) =>
+      createGroupCommitter<number, number>(
+        async (items) => {
+          commits.push(items);
+          if (down()) throw Object.assign(new Error('database down'), { down: true });
+          if (items.some((i) => i < 0)) throw new Error(`poison in ${items}`);
+          return { results: items.map((i) => i * 10) };
+        },
+        { maxBatch: 100, retryApart: (err) => !(err as { down?: boolean }).down },
+      );
+
+    it('a poison item fails alone: the rest of its batch, its own unit included, commit', async () => {
+      const commits: number[][] = [];
+      const committer = poisonous(commits);
+      const gate = committer.submit([0]);
+      const units = [committer.submit([1]), committer.submit([2, -3, 4, 5]), committer.submit([6])];
+      await gate;
+      const [one, mixed, six] = await Promise.all(units);
+      assert.deepEqual(one, [10]);
+      assert.deepEqual(six, [60]);
+      assert.deepEqual(mixed!.slice(0, 1).concat(mixed!.slice(2) as number[]), [20, 40, 50]);
+      assert.ok(mixed![1] instanceof Error && /poison in -3/.test(mixed![1].message), 'the poison item gets the error that sank it');
+      // The group, then each unit alone, then the failing unit in halves down to the poison item.
+      assert.deepEqual(commits, [[0], [1, 2, -3, 4, 5, 6], [1], [2, -3, 4, 5], [2, -3], [2], [-3], [4, 5], [6]]);
+    });
+
+    it('runs every part’s `after` before any caller of the batch hears', async () => {
+      const log: string[] = [];
+      const committer = createGroupCommitter<number, number>(
+        async (items) => {
+          if (items.length > 1 && items.includes(-1)) throw new Error('poison');
+          return { results: items, after: async () => void log.push(`after ${items}`) };
+        },
+        { maxBatch: 10, retryApart: () => true },
+      );
+      const gate = committer.submit([0]);
+      const both = [committer.submit([1]), committer.submit([-1])].map((p) => p.then(() => log.push('answered')));
+      await gate;
+      await Promise.all(both);
+      assert.deepEqual(log, ['after 0', 'after 1', 'after -1', 'answered', 'answered']);
+    });
+
+    it('a database that is away fails the whole batch at once, with no retries', async () => {
+      const commits: number[][] = [];
+      const committer = poisonous(commits, () => true);
+      const gate = committer.submit([0]).catch((e: Error) => e);
+      const units = [committer.submit([1]), committer.submit([2, 3])].map((p) => p.catch((e: Error) => e));
+      await gate;
+      for (const settled of await Promise.all(units)) assert.match((settled as Error).message, /database down/);
+      assert.deepEqual(commits, [[0], [1, 2, 3]]);
+    });
+  });
 });

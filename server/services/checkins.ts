@@ -8,7 +8,8 @@ import {
 } from '../../shared/schemas.js';
 import { cacheKeys, type Cache } from '../cache/index.js';
 import type { Knex } from '../db/knex.js';
-import { AppError, NotFoundError, ValidationError } from '../errors.js';
+import { isUnavailable } from '../db/errors.js';
+import { AppError, NotFoundError, toAppError, ValidationError } from '../errors.js';
 import type { Publisher } from '../realtime/publisher.js';
 import { createCheckinLedger } from '../repositories/checkinBatch.js';
 import { listCheckins } from '../repositories/checkins.js';
@@ -48,7 +49,9 @@ export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: 
         },
       };
     },
-    { maxBatch: MAX_GROUP, idle: ledger.release },
+    // A group that fails for a reason other than the database being away is retried apart, so a punch
+    // PostgreSQL refuses fails alone and the rest of its group is stored.
+    { maxBatch: MAX_GROUP, idle: ledger.release, retryApart: (err) => !isUnavailable(err) },
   );
 
   /** Validated input → a punch: identity resolved (badge + PIN), eventId and time fixed. */
@@ -128,7 +131,9 @@ export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: 
   };
 }
 
+/** An item refused for its own sake; a database that is away fails the whole batch (503), which the kiosk retries as it is. */
 function rejected(eventId: string | null, err: unknown): BatchItemResult {
-  if (!(err instanceof AppError)) throw err;
-  return { eventId, status: 'rejected', error: err.body() };
+  const error = toAppError(err);
+  if (error.status >= 500) throw error;
+  return { eventId, status: 'rejected', error: error.body() };
 }

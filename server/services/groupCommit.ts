@@ -19,10 +19,18 @@ export type GroupCommitOptions = {
   maxBatch: number;
   /** Called when the queue runs dry, to let go of what a run of batches held. */
   idle?: () => void;
+  /**
+   * Whether a failed batch may have failed for one item's sake (bad data, not the database being
+   * away). Such a batch is retried apart, unit by unit and a failing unit in halves, so that only the
+   * items at fault fail, each with the error that sank it; the rest commit.
+   */
+  retryApart?: (error: unknown) => boolean;
 };
 
 type Unit<I, R> = { items: I[]; resolve: (r: Array<R | Error>) => void; reject: (e: unknown) => void };
 type Outcome<R> = { committed: Committed<R> } | { error: unknown };
+
+const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
 
 export function createGroupCommitter<I, R>(commit: (items: I[]) => Promise<Committed<R>>, options: GroupCommitOptions): GroupCommitter<I, R> {
   let queue: Unit<I, R>[] = [];
@@ -41,8 +49,40 @@ export function createGroupCommitter<I, R>(commit: (items: I[]) => Promise<Commi
   const start = (batch: Unit<I, R>[]): Promise<Outcome<R>> =>
     commit(batch.flatMap((u) => u.items)).then(
       (committed) => ({ committed }),
-      (error: unknown) => ({ error }),
+      (error: unknown) => (options.retryApart?.(error) && (batch.length > 1 || batch[0]!.items.length > 1) ? apart(batch) : { error }),
     );
+
+  /** The batch again, one unit at a time, each committed on its own: results in order, every `after` run in turn. */
+  async function apart(batch: Unit<I, R>[]): Promise<Outcome<R>> {
+    const parts: Committed<R>[] = [];
+    for (const u of batch) parts.push(await isolate(u.items));
+    return {
+      committed: {
+        results: parts.flatMap((p) => p.results),
+        after: async () => {
+          for (const p of parts) await p.after?.();
+        },
+      },
+    };
+  }
+
+  /** Commit items; where that fails for an item's sake, commit each half apart, down to the single item at fault. */
+  async function isolate(items: I[]): Promise<Committed<R>> {
+    try {
+      return await commit(items);
+    } catch (error) {
+      if (items.length === 1 || !options.retryApart!(error)) return { results: items.map(() => asError(error)) };
+      const half = Math.ceil(items.length / 2);
+      const [first, second] = [await isolate(items.slice(0, half)), await isolate(items.slice(half))];
+      return {
+        results: [...first.results, ...second.results],
+        after: async () => {
+          await first.after?.();
+          await second.after?.();
+        },
+      };
+    }
+  }
 
   async function settle(batch: Unit<I, R>[], outcome: Outcome<R>): Promise<void> {
     if ('error' in outcome) {
