@@ -2,7 +2,10 @@ import { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 
 export type RedisClients = {
-  /** Cache and counters: fails fast while Redis is away, so callers fall back to PostgreSQL. */
+  /**
+   * Cache and counters: fails fast while Redis is away (no offline queue) or does not answer (a command
+   * timeout), so callers fall back to PostgreSQL or to this node's memory.
+   */
   client: Redis;
   /** The Socket.IO adapter's publisher and subscriber. */
   pub: Redis;
@@ -13,11 +16,14 @@ export type RedisClients = {
 const READY_TIMEOUT_MS = 10000;
 const QUIT_TIMEOUT_MS = 2000;
 
-export async function connectRedis(url: string, logger: Logger): Promise<RedisClients> {
+export async function connectRedis(url: string, logger: Logger, opts: { commandTimeoutMs: number }): Promise<RedisClients> {
   const make = (role: string, fastFail: boolean) => {
     const redis = new Redis(url, {
       lazyConnect: true,
       enableOfflineQueue: !fastFail,
+      // Only where the caller awaits the command: the adapter's publishes are never awaited, so a
+      // timeout there would be an unhandled rejection (the publisher bounds what they queue instead).
+      ...(fastFail ? { commandTimeout: opts.commandTimeoutMs } : {}),
       // The adapter never awaits its publishes, so a command rejected after N reconnect attempts is an
       // unhandled rejection that ends the process (it did, half a minute into a Redis outage). Its
       // connections keep commands until Redis is back instead; the hub only publishes while connected,

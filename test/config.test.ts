@@ -14,6 +14,12 @@ describe('config', () => {
     assert.equal(c.PIN_ATTEMPTS_MAX, 5);
     assert.equal(c.PIN_ATTEMPTS_WINDOW_SECONDS, 900);
     assert.equal(c.DATA_DIR, path.resolve('.data'));
+    // Every wait is bounded by default, each bound a few seconds.
+    assert.deepEqual(
+      [c.DB_STATEMENT_TIMEOUT_MS, c.DB_QUERY_TIMEOUT_MS, c.DB_ACQUIRE_TIMEOUT_MS, c.DB_CONNECT_TIMEOUT_MS, c.REDIS_COMMAND_TIMEOUT_MS],
+      [2500, 3000, 2000, 2000, 500],
+    );
+    assert.deepEqual([c.BODY_TIMEOUT_MS, c.HTTP_HEADERS_TIMEOUT_MS, c.HTTP_REQUEST_TIMEOUT_MS, c.MAX_CONNECTIONS], [10_000, 10_000, 30_000, 10_000]);
     assert.ok(Object.isFrozen(c));
   });
 
@@ -44,6 +50,10 @@ describe('config', () => {
     ['BODY_LIMIT_BYTES', '10'],
     ['PIN_ATTEMPTS_MAX', '0'],
     ['PIN_ATTEMPTS_WINDOW_SECONDS', '1.5'],
+    ['DB_QUERY_TIMEOUT_MS', '0'],
+    ['REDIS_COMMAND_TIMEOUT_MS', 'soon'],
+    ['MAX_CONNECTIONS', '0'],
+    ['HTTP_HEADERS_TIMEOUT_MS', '60000'],
   ];
   for (const [name, value] of bad) {
     it(`rejects ${name}=${value} with a message naming it`, () => {

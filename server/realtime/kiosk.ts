@@ -1,16 +1,19 @@
-import { CheckinInput } from '../../shared/schemas.js';
-import { AppError, ValidationError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { CheckinInput, type KioskAck } from '../../shared/schemas.js';
+import { toAppError, ValidationError } from '../errors.js';
+import type { RepeatLog } from '../logger.js';
 import type { CheckinService } from '../services/checkins.js';
 import { fieldIssues } from '../validate.js';
+import { payloadAndAck } from './args.js';
 import type { HubIo } from './server.js';
 
 /** `checkin` over a socket runs exactly the REST check-in: same validation, rules and idempotency. */
-export function handleKioskCheckins(io: HubIo, deps: { checkins: CheckinService; logger: Logger }) {
+export function handleKioskCheckins(io: HubIo, deps: { checkins: CheckinService; log: RepeatLog }) {
   io.on('connection', (socket) => {
-    socket.on('checkin', async (input, ack) => {
-      if (typeof ack !== 'function') return;
-      const parsed = CheckinInput.safeParse(input);
+    socket.on('checkin', async (...args: unknown[]) => {
+      // Without an ack the kiosk could never learn the outcome, so nothing is done.
+      const { payload, ack } = payloadAndAck<KioskAck>(args);
+      if (!ack) return;
+      const parsed = CheckinInput.safeParse(payload);
       if (!parsed.success) {
         ack({ ok: false, error: new ValidationError(fieldIssues(parsed.error)).body() });
         return;
@@ -19,9 +22,10 @@ export function handleKioskCheckins(io: HubIo, deps: { checkins: CheckinService;
         const { checkin, created } = await deps.checkins.record(parsed.data);
         ack({ ok: true, data: checkin, created });
       } catch (err) {
-        if (err instanceof AppError && err.status < 500) return ack({ ok: false, error: err.body() });
-        deps.logger.error({ err }, 'socket check-in failed');
-        ack({ ok: false, error: { code: 'internal', message: 'internal server error' } });
+        // The same answer a REST check-in gets: a database that is away is `unavailable`, worth a retry.
+        const error = toAppError(err);
+        if (error.status >= 500) deps.log(error.status === 503 ? 'warn' : 'error', `socket:${error.code}:${(err as Error)?.message}`, { err }, 'socket check-in failed');
+        ack({ ok: false, error: error.body() });
       }
     });
   });

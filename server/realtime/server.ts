@@ -19,13 +19,14 @@ export interface SocketData {
 export type HubIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 /**
- * Socket.IO on the hub's HTTP server. With Redis, the classic adapter links the nodes: one pub/sub
+ * Socket.IO for the hub's HTTP server, not yet attached: attached last (hub.ts), it takes its own path
+ * (/socket.io/) from the REST app's request handler, so the two never both answer one request. With Redis, the classic adapter links the nodes: one pub/sub
  * channel carries each committed batch to every node (serverSideEmit), and each node delivers to its
  * own sockets. The sharded adapter (SSUBSCRIBE, Redis 7) spreads per-room channels over a Redis
  * Cluster; the hub broadcasts one message per batch to all nodes, so it would gain nothing here.
  */
-export function createRealtime(http: HttpServer, deps: { logger: Logger; redis: RedisClients | null; prefix: string }): HubIo {
-  const io: HubIo = new Server(http, {
+export function createRealtime(deps: { logger: Logger; redis: RedisClients | null; prefix: string }): HubIo {
+  const io: HubIo = new Server({
     transports: ['websocket', 'polling'],
     // Compression costs tens of KB per socket; events are small.
     perMessageDeflate: false,
@@ -35,9 +36,17 @@ export function createRealtime(http: HttpServer, deps: { logger: Logger; redis: 
     io.adapter(createAdapter(deps.redis.pub, deps.redis.sub, { key: `${deps.prefix}:socket.io` }));
     io.of('/').adapter.on('error', (err: Error) => deps.logger.error({ err: err.message }, 'socket.io redis adapter error'));
   }
+  return io;
+}
+
+/**
+ * Attach to the HTTP server once its REST handler is in place: Socket.IO wraps the request handlers
+ * already there and keeps its own path (/socket.io/) to itself.
+ */
+export function attachRealtime(io: HubIo, server: HttpServer): void {
+  io.attach(server);
   // The handshake request holds buffers and headers for the socket's whole life; nothing reads it later.
   io.engine.on('connection', (raw: { request: unknown }) => {
     raw.request = null;
   });
-  return io;
 }

@@ -1,11 +1,12 @@
-import { SubscribeRequest } from '../../shared/schemas.js';
-import { AppError, ValidationError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { SubscribeRequest, type SubscribeAck } from '../../shared/schemas.js';
+import { toAppError, UnavailableError, ValidationError } from '../errors.js';
+import type { RepeatLog } from '../logger.js';
 import type { HubEvent } from '../repositories/events.js';
 import type { FeedService } from '../services/feed.js';
 import type { PresenceService } from '../services/presence.js';
 import { fieldIssues } from '../validate.js';
 import { toLive } from './delivery.js';
+import { payloadAndAck } from './args.js';
 import { REPLAYING, roomsForFilter } from './rooms.js';
 import type { HubIo } from './server.js';
 import type { EventStream } from './stream.js';
@@ -19,8 +20,8 @@ const REPLAY_PAGE = 500;
  * is replayed from PostgreSQL up to what this node has delivered, the held-back events follow, and
  * the socket is live: no hole and no duplicate at the seam.
  */
-export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presence: PresenceService; stream: EventStream; logger: Logger }) {
-  const { feed, presence, stream, logger } = deps;
+export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presence: PresenceService; stream: EventStream; log: RepeatLog }) {
+  const { feed, presence, stream, log } = deps;
 
   io.on('connection', (socket) => {
     socket.data.replay = null;
@@ -32,9 +33,10 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
       for (const room of socket.rooms) if (room !== socket.id) socket.leave(room);
     };
 
-    socket.on('subscribe', async (request, ack) => {
-      if (typeof ack !== 'function') return;
-      const parsed = SubscribeRequest.safeParse(request ?? {});
+    socket.on('subscribe', async (...args: unknown[]) => {
+      const { payload, ack } = payloadAndAck<SubscribeAck>(args);
+      if (!ack) return;
+      const parsed = SubscribeRequest.safeParse(payload ?? {});
       if (!parsed.success) {
         ack({ ok: false, error: new ValidationError(fieldIssues(parsed.error), 'subscribe request is invalid').body() });
         return;
@@ -68,15 +70,16 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
       } catch (err) {
         if (mine !== generation) return superseded();
         reset();
-        if (err instanceof AppError) return ack({ ok: false, error: err.body() });
-        logger.error({ err }, 'subscribe failed');
-        ack({ ok: false, error: { code: 'unavailable', message: 'could not subscribe; try again' } });
+        const error = toAppError(err);
+        if (error.status >= 500) log(error.status === 503 ? 'warn' : 'error', `subscribe:${error.code}:${(err as Error)?.message}`, { err }, 'subscribe failed');
+        // Whatever broke, the client's move is the same: subscribe again shortly.
+        ack({ ok: false, error: error.status >= 500 ? new UnavailableError('could not subscribe; try again').body() : error.body() });
       }
     });
 
-    socket.on('unsubscribe', (ack) => {
+    socket.on('unsubscribe', (...args: unknown[]) => {
       reset();
-      if (typeof ack === 'function') ack({ ok: true });
+      payloadAndAck<{ ok: true }>(args).ack?.({ ok: true });
     });
   });
 }

@@ -22,7 +22,7 @@ export async function startTestHub(opts: { db: Knex; redisUrl?: string; prefix?:
     ...opts.env,
   });
   const logger = pino({ level: config.LOG_LEVEL });
-  const redis: RedisClients | null = opts.redisUrl ? await connectRedis(opts.redisUrl, logger) : null;
+  const redis: RedisClients | null = opts.redisUrl ? await connectRedis(opts.redisUrl, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : null;
   const hub = await startHub({ config, logger, db: opts.db, redis, faults: opts.faults });
   return {
     ...hub,
