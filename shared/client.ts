@@ -50,8 +50,8 @@ export function createDashboardClient(opts: {
   socket.on('connect', subscribe);
   socket.on('events', (batch) => {
     for (const event of batch) {
-      if (lastSeq !== undefined && event.payload.seq <= lastSeq) continue;
-      lastSeq = event.payload.seq;
+      if (lastSeq !== undefined && event.seq <= lastSeq) continue;
+      lastSeq = event.seq;
       opts.onEvent(event);
     }
   });

@@ -1,14 +1,22 @@
-import type { Checkin, CheckinInput, KioskAck, PresenceChanged, RecordUpdated, SubscribeAck, SubscribeRequest } from './schemas.js';
+import type { CheckinInput, CheckinRecorded, KioskAck, LegacyRecord, PresenceChange, SubscribeAck, SubscribeRequest } from './schemas.js';
 
-/** The live events and their payloads; every payload carries its global seq, so clients resume after the last one they have. */
+/** The live events and their payloads (shared/schemas.ts). */
 export interface LiveEventPayloads {
-  'checkin.recorded': Checkin;
-  'presence.changed': PresenceChanged;
-  'record.updated': RecordUpdated;
+  'checkin.recorded': CheckinRecorded;
+  'presence.changed': PresenceChange;
+  'record.updated': LegacyRecord;
 }
 
 export type LiveEventName = keyof LiveEventPayloads;
-export type LiveEvent = { [K in LiveEventName]: { name: K; payload: LiveEventPayloads[K] } }[LiveEventName];
+
+/**
+ * One committed event, the same whether it arrives live or is replayed: its global `seq` (gapless, in
+ * commit order; clients resume after the last one they have), its name, the site and employee it is
+ * about (what subscriptions filter on), and its payload, which never repeats the seq.
+ */
+export type LiveEvent = {
+  [K in LiveEventName]: { seq: number; name: K; siteId: string | null; employeeId: string | null; payload: LiveEventPayloads[K] };
+}[LiveEventName];
 
 /**
  * One `events` message carries every event a socket is due from one commit (or one replay page), in

@@ -144,17 +144,18 @@ export const LegacyRecord = z.object({
 });
 export type LegacyRecord = z.infer<typeof LegacyRecord>;
 
-export const RecordUpdated = LegacyRecord.extend({ seq: z.number().int().positive() });
-export type RecordUpdated = z.infer<typeof RecordUpdated>;
-
-export const PresenceChanged = z.object({
-  seq: z.number().int().positive(),
+/** What a dashboard learns when someone comes or goes: who, where, and since when they are in. */
+export const PresenceChange = z.object({
   siteId: Id.nullable(),
   employeeId: Id,
   present: z.boolean(),
   since: z.string().nullable(),
 });
-export type PresenceChanged = z.infer<typeof PresenceChanged>;
+export type PresenceChange = z.infer<typeof PresenceChange>;
+
+/** A stored check-in as an event carries it: the REST check-in without its seq, which the event envelope holds. */
+export const CheckinRecorded = Checkin.omit({ seq: true });
+export type CheckinRecorded = z.infer<typeof CheckinRecorded>;
 
 export const SubscribeRequest = z.strictObject({
   sites: z.array(Id).max(100).optional(),

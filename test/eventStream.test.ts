@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import type { HubEvent } from '../server/repositories/events.js';
-import { createEventStream } from '../server/realtime/stream.js';
+import type { HubEvent } from '../server/events/event.js';
+import { createEventStream, type Timers } from '../server/events/stream.js';
 
-const ev = (seq: number): HubEvent => ({ seq, kind: 'checkin.recorded', siteId: 'S', employeeId: 'E', data: { seq } });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ev = (seq: number): HubEvent => ({ seq, name: 'presence.changed', siteId: 'S', employeeId: 'E', payload: { siteId: 'S', employeeId: 'E', present: true, since: null } });
 
 /** A stand-in for the events table: the committed log the stream may read. */
 function log(committed: number) {
@@ -21,63 +20,109 @@ function log(committed: number) {
   };
 }
 
+/** Timers that fire only when the test moves time on; then the work they started is let finish. */
+function manualClock() {
+  let now = 0;
+  let next = 0;
+  const tasks = new Map<number, { at: number; fn: () => void; every?: number }>();
+  const timers: Timers = {
+    setTimeout: (fn, ms) => (tasks.set(++next, { at: now + ms, fn }), next),
+    clearTimeout: (id) => void tasks.delete(id as number),
+    setInterval: (fn, ms) => (tasks.set(++next, { at: now + ms, fn, every: ms }), next),
+    clearInterval: (id) => void tasks.delete(id as number),
+  };
+  const settle = () => new Promise((r) => setImmediate(r));
+  return {
+    timers,
+    async advance(ms: number) {
+      const until = now + ms;
+      for (;;) {
+        const due = [...tasks].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
+        if (!due) break;
+        const [id, task] = due;
+        now = task.at;
+        if (task.every) task.at += task.every;
+        else tasks.delete(id);
+        task.fn();
+        await settle();
+      }
+      now = until;
+      await settle();
+    },
+  };
+}
+
 describe('event stream (per node, gap-free)', () => {
   const logger = pino({ level: 'silent' });
+  const GAP = 50;
+  const POLL = 500;
 
-  it('delivers in seq order, each once, whatever order events arrive in', async () => {
-    const db = log(0);
+  function stream(db: ReturnType<typeof log>) {
+    const clock = manualClock();
     const runs: number[][] = [];
-    const stream = createEventStream({ ...db, deliver: (run) => runs.push(run.map((e) => e.seq)), logger, gapMs: 1000, pollMs: 10_000 });
-    await stream.start();
+    const s = createEventStream({ ...db, logger, gapMs: GAP, pollMs: POLL, timers: clock.timers });
+    s.subscribe((run) => runs.push(run.map((e) => e.seq)));
+    return { s, clock, runs, got: () => runs.flat() };
+  }
+
+  it('delivers in seq order, each once, to every listener, whatever order events arrive in', async () => {
+    const db = log(0);
+    const { s, runs } = stream(db);
+    const second: number[] = [];
+    s.subscribe((run) => second.push(...run.map((e) => e.seq)));
+    await s.start();
     db.state.committed = 6;
-    stream.offer([ev(3), ev(1)]);
-    stream.offer([ev(2), ev(2), ev(1)]);
-    stream.offer([ev(6), ev(5), ev(4), ev(3)]);
+    s.offer([ev(3), ev(1)]);
+    s.offer([ev(2), ev(2), ev(1)]);
+    s.offer([ev(6), ev(5), ev(4), ev(3)]);
     assert.deepEqual(runs, [[1], [2, 3], [4, 5, 6]], 'each offer hands over what became contiguous, as one run');
-    assert.equal(stream.delivered, 6);
+    assert.deepEqual(second, [1, 2, 3, 4, 5, 6]);
+    assert.equal(s.delivered, 6);
     assert.equal(db.state.reads, 0, 'no hole, no database read');
-    await stream.stop();
+    await s.stop();
   });
 
-  it('fills a hole that stays open from the database', async () => {
+  it('fills a hole that stays open for the gap time from the database, and not before', async () => {
     const db = log(0);
-    const got: number[] = [];
-    const stream = createEventStream({ ...db, deliver: (run) => got.push(...run.map((e) => e.seq)), logger, gapMs: 20, pollMs: 10_000 });
-    await stream.start();
+    const { s, clock, got } = stream(db);
+    await s.start();
     db.state.committed = 5;
     // Seqs 2 and 3 were committed by a node that died before publishing them.
-    stream.offer([ev(1), ev(4), ev(5)]);
-    assert.deepEqual(got, [1]);
-    await sleep(80);
-    assert.deepEqual(got, [1, 2, 3, 4, 5]);
-    await stream.stop();
+    s.offer([ev(1), ev(4), ev(5)]);
+    await clock.advance(GAP - 1);
+    assert.deepEqual(got(), [1]);
+    assert.equal(db.state.reads, 0);
+    await clock.advance(1);
+    assert.deepEqual(got(), [1, 2, 3, 4, 5]);
+    await s.stop();
   });
 
   it('does not read events from the database that are announced before the next poll', async () => {
     const db = log(10);
-    const got: number[] = [];
-    const stream = createEventStream({ ...db, deliver: (run) => got.push(...run.map((e) => e.seq)), logger, gapMs: 1000, pollMs: 50 });
-    await stream.start();
+    const { s, clock, got } = stream(db);
+    await s.start();
     db.state.committed = 11;
-    await sleep(60); // one poll has seen head 11 while seq 11 was still being announced
-    stream.offer([ev(11)]);
-    await sleep(60);
-    assert.deepEqual(got, [11]);
+    await clock.advance(POLL); // one poll has seen head 11 while seq 11 was still being announced
+    s.offer([ev(11)]);
+    await clock.advance(POLL);
+    assert.deepEqual(got(), [11]);
     assert.equal(db.state.reads, 0);
-    await stream.stop();
+    await s.stop();
   });
 
-  it('catches events nobody announced by polling the committed head', async () => {
+  it('catches events nobody announced: what a poll saw committed and is still missing at the next is read', async () => {
     const db = log(10);
-    const got: number[] = [];
-    const stream = createEventStream({ ...db, deliver: (run) => got.push(...run.map((e) => e.seq)), logger, gapMs: 20, pollMs: 20 });
-    await stream.start();
-    assert.equal(stream.delivered, 10, 'starts at the head');
+    const { s, clock, got } = stream(db);
+    await s.start();
+    assert.equal(s.delivered, 10, 'starts at the head');
     db.state.committed = 2513;
-    await sleep(200);
-    assert.equal(got.length, 2503);
-    assert.deepEqual(got.slice(0, 2), [11, 12]);
-    assert.equal(got.at(-1), 2513);
-    await stream.stop();
+    await clock.advance(POLL);
+    assert.deepEqual(got(), [], 'announcements may still be on their way');
+    await clock.advance(POLL);
+    assert.equal(got().length, 2503);
+    assert.deepEqual(got().slice(0, 2), [11, 12]);
+    assert.equal(got().at(-1), 2513);
+    assert.equal(db.state.reads, 3, 'in pages of 1,000');
+    await s.stop();
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createGroupCommitter } from '../server/services/groupCommit.js';
+import { createGroupCommitter } from '../server/groupCommit.js';
 
 describe('group commit', () => {
   it('groups what arrives while a batch commits, never splits a unit, and commits one batch at a time', async () => {

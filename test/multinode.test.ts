@@ -5,6 +5,7 @@ import type { ClientToServerEvents, LiveEvent, LiveEventName, LiveEventPayloads,
 import type { SubscribeAck, SubscribeRequest } from '../shared/schemas.js';
 import type { TestDatabase } from './support/db.js';
 import { api, startTwoNodes, type TestHub, type TwoNodes } from './support/hub.js';
+import { until } from './support/live.js';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -19,21 +20,20 @@ function dashboard(hub: TestHub): Promise<Client> {
 const subscribe = (socket: Client, request: SubscribeRequest) =>
   new Promise<SubscribeAck>((resolve) => socket.emit('subscribe', request, resolve));
 
-/** The payloads of one kind of live event, as they arrive in `events` messages. */
-function collect<E extends LiveEventName>(socket: Client, name: E) {
-  const got: LiveEventPayloads[E][] = [];
-  socket.on('events', (batch) => {
-    for (const e of batch) if (e.name === name) got.push(e.payload as LiveEventPayloads[E]);
-  });
+/** Every `events` message a socket receives, as it arrives. */
+function messages(socket: Client): LiveEvent[][] {
+  const got: LiveEvent[][] = [];
+  socket.on('events', (batch) => got.push(batch));
   return got;
 }
 
-async function until(check: () => boolean, ms = 5000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** The events of one name, each as the envelope's seq with the payload's fields. */
+function collect<E extends LiveEventName>(socket: Client, name: E) {
+  const got: Array<LiveEventPayloads[E] & { seq: number }> = [];
+  socket.on('events', (batch) => {
+    for (const e of batch) if (e.name === name) got.push({ seq: e.seq, ...(e.payload as LiveEventPayloads[E]) });
+  });
+  return got;
 }
 
 describe('live broadcast across two nodes sharing Redis', () => {
@@ -55,6 +55,9 @@ describe('live broadcast across two nodes sharing Redis', () => {
         { id: 'E3', name: 'Cem', site_id: 'S2' },
         { id: 'E4', name: 'Dee', site_id: 'S1' },
         { id: 'E5', name: 'Eli', site_id: 'S1' },
+        // Sentinels: punched after the events under test, they arrive after all of them (delivery is in seq order).
+        { id: 'X1', name: 'Sentinel 1', site_id: 'S1' },
+        { id: 'X2', name: 'Sentinel 2', site_id: 'S2' },
       ]);
     });
     ({ tdb, a, b } = nodes);
@@ -83,26 +86,24 @@ describe('live broadcast across two nodes sharing Redis', () => {
     sockets.push(onA, onB);
     await subscribe(onA, { sites: ['S2'] });
     await subscribe(onB, { sites: ['S2'] });
-    const batches = (socket: Client) => {
-      const got: LiveEvent[][] = [];
-      socket.on('events', (batch) => got.push(batch));
-      return got;
-    };
-    const gotA = batches(onA);
-    const gotB = batches(onB);
+    const gotA = messages(onA);
+    const gotB = messages(onB);
     const res = await api(a, 'POST', '/api/v1/checkins', { employeeId: 'E3', type: 'toggle' });
     assert.equal(res.status, 201);
-    await until(() => gotA.length >= 1 && gotB.length >= 1);
-    await new Promise((r) => setTimeout(r, 100));
+    const sentinel = (await api(a, 'POST', '/api/v1/checkins', { employeeId: 'X2', type: 'toggle' })).body.data.seq;
+    const seen = (got: LiveEvent[][]) => got.flat().some((e) => e.seq === sentinel);
+    await until(() => seen(gotA) && seen(gotB), 5000, 'the sentinel on both nodes');
     for (const got of [gotA, gotB]) {
-      assert.equal(got.length, 1, 'one message');
+      const theirs = got.find((batch) => batch.some((e) => e.seq === res.body.data.seq))!;
       assert.deepEqual(
-        got[0]!.map((e) => [e.name, e.payload.seq]),
+        theirs.filter((e) => e.employeeId === 'E3').map((e) => [e.name, e.seq]),
         [
           ['checkin.recorded', res.body.data.seq],
           ['presence.changed', res.body.data.seq + 1],
         ],
+        'the check-in and its presence change in one message',
       );
+      assert.equal(got.flat().filter((e) => e.employeeId === 'E3').length, 2, 'and nothing else of it');
     }
   });
 
@@ -120,11 +121,15 @@ describe('live broadcast across two nodes sharing Redis', () => {
 
     const r1 = await api(a, 'POST', '/api/v1/checkins', { employeeId: 'E1', type: 'out' });
     const r2 = await api(b, 'POST', '/api/v1/checkins', { employeeId: 'E2', type: 'in' });
-    await until(() => got1.length >= 1 && got2.length >= 1 && gotBoth.length >= 2);
-    await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(got1.map((c) => c.seq), [r1.body.data.seq]);
-    assert.deepEqual(got2.map((c) => c.seq), [r2.body.data.seq]);
-    assert.deepEqual(gotBoth.map((c) => c.seq), [r1.body.data.seq, r2.body.data.seq]);
+    // X1 (site S1) reaches site1 and both; E2 again reaches emp2 and both.
+    const x1 = await api(a, 'POST', '/api/v1/checkins', { employeeId: 'X1', type: 'toggle' });
+    const e2 = await api(b, 'POST', '/api/v1/checkins', { employeeId: 'E2', type: 'out' });
+    const has = (got: Array<{ seq: number }>, seq: number) => got.some((c) => c.seq === seq);
+    await until(() => has(got1, x1.body.data.seq) && has(got2, e2.body.data.seq) && has(gotBoth, e2.body.data.seq), 5000, 'the sentinels');
+    const [s1, s2, sx, se] = [r1, r2, x1, e2].map((r) => r.body.data.seq);
+    assert.deepEqual(got1.map((c) => c.seq), [s1, sx]);
+    assert.deepEqual(got2.map((c) => c.seq), [s2, se]);
+    assert.deepEqual(gotBoth.map((c) => c.seq), [s1, s2, sx, se]);
   });
 
   it("the older API's creates reach dashboards as record.updated", async () => {
@@ -135,7 +140,7 @@ describe('live broadcast across two nodes sharing Redis', () => {
     await api(b, 'POST', '/api/v1/attendance/create', { id: 'E9', name: 'Eve', status: 'present', date: '2026-11-27' });
     await until(() => got.length === 1);
     const r = got[0]!;
-    assert.deepEqual({ id: r.id, name: r.name, status: r.status, date: r.date }, { id: 'E9', name: 'Eve', status: 'present', date: '2026-11-27' });
+    assert.deepEqual(r, { seq: r.seq, id: 'E9', name: 'Eve', status: 'present', date: '2026-11-27' });
     assert.ok(r.seq > 0);
   });
 
@@ -176,8 +181,10 @@ describe('live broadcast across two nodes sharing Redis', () => {
     });
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.data.map((r: any) => r.error?.code ?? r.status), ['created', 'created', 'not_checked_in']);
-    await until(() => got.length === 2);
-    await new Promise((r) => setTimeout(r, 100));
+    // The older API's create for E5 is a sentinel: it reaches this socket after anything before it.
+    const records = collect(socket, 'record.updated');
+    await api(a, 'POST', '/api/v1/attendance/create', { id: 'E5', name: 'Eli', status: 'present', date: '2026-11-27' });
+    await until(() => records.length === 1 || got.length > 2, 5000, 'the sentinel');
     assert.deepEqual(got, [res.body.data[1].data, res.body.data[0].data]);
   });
 

@@ -52,7 +52,7 @@ describe('Socket.IO over every transport, on one node and across two', () => {
         assert.equal(created, true);
         await until(() => events.some((e) => e.name === 'presence.changed' && e.payload.employeeId === employeeId), 10_000, 'the event on node A');
         assert.deepEqual(
-          events.filter((e) => e.name === 'checkin.recorded').map((e) => e.payload),
+          events.filter((e) => e.name === 'checkin.recorded').map((e) => ({ seq: e.seq, ...e.payload })),
           [data],
         );
         for (const hub of [nodes.a, nodes.b]) assert.equal((await api(hub, 'GET', '/api/v1/attendance/health')).status, 200, 'both nodes still serve');

@@ -1,12 +1,9 @@
-import type { LiveEvent } from '../../shared/events.js';
-import type { HubEvent } from '../repositories/events.js';
+import type { HubEvent } from '../events/event.js';
 import { REPLAYING, roomsFor } from './rooms.js';
 import type { HubIo } from './server.js';
 
-export const toLive = (e: HubEvent) => ({ name: e.kind, payload: e.data }) as LiveEvent;
-
 /**
- * Hand a run of events (in seq order, see stream.ts) to this node's matching sockets: one `events`
+ * Hand a run of events (in seq order, from the node's event stream) to this node's matching sockets: one `events`
  * message per socket, since frames, not bytes, are what a broadcast costs. Sockets due the same
  * events (the usual case: one site each) share one encoded broadcast. Sockets still receiving a replay
  * queue theirs, to be sent right after it.
@@ -38,6 +35,6 @@ export function createDelivery(io: HubIo) {
       if (group) group.ids.push(id);
       else shared.set(d.key, { events: d.events, ids: [id] });
     }
-    for (const group of shared.values()) io.local.to(group.ids).emit('events', group.events.map(toLive));
+    for (const group of shared.values()) io.local.to(group.ids).emit('events', group.events);
   };
 }

@@ -4,7 +4,7 @@ import { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/events.js';
 import type { Logger } from '../logger.js';
 import type { RedisClients } from '../redis.js';
-import type { HubEvent } from '../repositories/events.js';
+import type { HubEvent } from '../events/event.js';
 
 /** Between hub nodes, over the Redis adapter: the events a node has just committed. */
 export interface InterServerEvents {
@@ -19,10 +19,9 @@ export interface SocketData {
 export type HubIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 /**
- * Socket.IO for the hub's HTTP server, not yet attached: attached last (hub.ts), it takes its own path
- * (/socket.io/) from the REST app's request handler, so the two never both answer one request. With Redis, the classic adapter links the nodes: one pub/sub
- * channel carries each committed batch to every node (serverSideEmit), and each node delivers to its
- * own sockets. The sharded adapter (SSUBSCRIBE, Redis 7) spreads per-room channels over a Redis
+ * Socket.IO for the hub's HTTP server, not yet attached (see attachRealtime). With Redis, the classic
+ * adapter links the nodes: one pub/sub channel carries each committed batch to every node
+ * (serverSideEmit), and each node delivers to its own sockets. The sharded adapter (SSUBSCRIBE, Redis 7) spreads per-room channels over a Redis
  * Cluster; the hub broadcasts one message per batch to all nodes, so it would gain nothing here.
  */
 export function createRealtime(deps: { logger: Logger; redis: RedisClients | null; prefix: string }): HubIo {
@@ -49,4 +48,19 @@ export function attachRealtime(io: HubIo, server: HttpServer): void {
   io.engine.on('connection', (raw: { request: unknown }) => {
     raw.request = null;
   });
+}
+
+// Announcements waiting on a Redis that does not answer (frozen, not disconnected) are bounded: past
+// this many, the node stops announcing and the other nodes read what they missed from PostgreSQL.
+const MAX_UNANSWERED_PUBLISHES = 1000;
+
+/**
+ * Tell the other nodes about committed events, while Redis is there to carry them. The adapter never
+ * awaits its publishes, so nothing is sent that Redis could only queue: the other nodes catch up from
+ * PostgreSQL instead.
+ */
+export function announcer(io: HubIo, pub: RedisClients['pub']) {
+  return (events: HubEvent[]) => {
+    if (pub.status === 'ready' && pub.commandQueue.length < MAX_UNANSWERED_PUBLISHES) io.serverSideEmit('hub:events', events);
+  };
 }

@@ -1,15 +1,14 @@
 import { SubscribeRequest, type SubscribeAck } from '../../shared/schemas.js';
 import { toAppError, UnavailableError, ValidationError } from '../errors.js';
 import type { RepeatLog } from '../logger.js';
-import type { HubEvent } from '../repositories/events.js';
+import type { HubEvent } from '../events/event.js';
+import type { EventStream } from '../events/stream.js';
 import type { FeedService } from '../services/feed.js';
 import type { PresenceService } from '../services/presence.js';
 import { fieldIssues } from '../validate.js';
-import { toLive } from './delivery.js';
 import { payloadAndAck } from './args.js';
 import { REPLAYING, roomsForFilter } from './rooms.js';
 import type { HubIo } from './server.js';
-import type { EventStream } from './stream.js';
 
 const REPLAY_PAGE = 500;
 
@@ -59,12 +58,12 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
         for (let after = from; after < upTo; ) {
           const page = await feed.matching({ after, upTo, sites, employees, limit: REPLAY_PAGE });
           if (mine !== generation) return;
-          if (page.length) socket.emit('events', page.map(toLive));
+          if (page.length) socket.emit('events', page);
           if (page.length < REPLAY_PAGE) break;
           after = page.at(-1)!.seq;
         }
         // Synchronously: send what was held back, then go live.
-        if (replay.queue.length) socket.emit('events', replay.queue.map(toLive));
+        if (replay.queue.length) socket.emit('events', replay.queue);
         socket.data.replay = null;
         socket.leave(REPLAYING);
       } catch (err) {

@@ -31,22 +31,11 @@ const fromRow = (r: EmployeeRow): Employee => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
-export type EmployeeRef = { id: string; name: string; siteId: string | null; active: boolean };
 export type BadgeHolder = { id: string; siteId: string | null; active: boolean; pinHash: string | null };
 export type NewEmployee = { id: string; name: string; siteId?: string; badge?: string; pinHash?: string };
 export type EmployeeChange = { name?: string; siteId?: string | null; badge?: string | null; pinHash?: string | null; active?: boolean };
 /** Why a write was refused: the service turns these into 409s. */
 export type EmployeeConflict = 'id_taken' | 'badge_taken';
-
-export async function findEmployeeRefs(db: Knex | Knex.Transaction, ids: string[]): Promise<Map<string, EmployeeRef>> {
-  const rows = await db(TABLE).whereIn('id', ids).select('id', 'name', 'site_id', 'active');
-  return new Map(rows.map((r) => [r.id, { id: r.id, name: r.name, siteId: r.site_id, active: r.active }]));
-}
-
-/** Create the employee if new; an existing employee keeps its name, site and badge. */
-export async function insertEmployeeIfMissing(trx: Knex.Transaction, employee: { id: string; name: string }): Promise<void> {
-  await trx(TABLE).insert({ id: employee.id, name: employee.name }).onConflict('id').ignore();
-}
 
 export async function insertEmployee(db: Knex | Knex.Transaction, e: NewEmployee): Promise<Employee | EmployeeConflict> {
   try {

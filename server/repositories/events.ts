@@ -1,61 +1,64 @@
+import type { StoredEvent } from '../events/event.js';
 import type { Knex } from '../db/knex.js';
+import { fromRow as checkinFromRow, TABLE as CHECKINS } from './checkins.js';
 
 export const TABLE = 'events';
 export const SEQ_TABLE = 'event_seq';
 
-export type HubEventKind = 'checkin.recorded' | 'presence.changed' | 'record.updated';
+/**
+ * A checkin.recorded event stores no payload: the check-in row is its payload, joined on seq, so an
+ * event read back can never say other than the check-in does. Other events store theirs in `data`.
+ */
+const COLUMNS = [
+  'e.seq',
+  'e.kind',
+  'e.site_id',
+  'e.employee_id',
+  'e.data',
+  'c.event_id',
+  'c.employee_id as c_employee_id',
+  'c.site_id as c_site_id',
+  'c.device_id',
+  'c.type',
+  'c.occurred_at',
+  'c.recorded_at',
+];
 
-export type HubEvent = {
+type EventRow = {
   seq: number;
-  kind: HubEventKind;
-  siteId: string | null;
-  employeeId: string | null;
-  data: unknown;
+  kind: StoredEvent['name'];
+  site_id: string | null;
+  employee_id: string | null;
+  data: object | null;
+  event_id: string | null;
+  c_employee_id: string;
+  c_site_id: string | null;
+  device_id: string | null;
+  type: 'in' | 'out';
+  occurred_at: Date;
+  recorded_at: Date;
 };
 
-type EventRow = { seq: number; kind: HubEventKind; site_id: string | null; employee_id: string | null; data: unknown };
-
-const toRow = (e: HubEvent): EventRow => ({
-  seq: e.seq,
-  kind: e.kind,
-  site_id: e.siteId,
-  employee_id: e.employeeId,
-  data: JSON.stringify(e.data),
-});
-
-const fromRow = (r: EventRow): HubEvent => ({
+const fromRow = (r: EventRow): StoredEvent => ({
   seq: r.seq,
-  kind: r.kind,
+  name: r.kind,
   siteId: r.site_id,
   employeeId: r.employee_id,
-  data: r.data,
+  payload:
+    r.kind === 'checkin.recorded'
+      ? checkinFromRow({ ...r, employee_id: r.c_employee_id, site_id: r.c_site_id, event_id: r.event_id! })
+      : r.data!,
 });
 
-/**
- * Lock the seq counter and return the current head. Every writer takes this lock first, so writers
- * (on every node) are serialized until commit: seqs come out gapless and in commit order.
- */
-export async function lockHead(trx: Knex.Transaction): Promise<{ head: number; now: Date }> {
-  const row = await trx(SEQ_TABLE).where({ id: 1 }).forUpdate().first('value', trx.raw('now() as now'));
-  return { head: row.value, now: row.now };
-}
-
-/** Move the counter to the last seq this transaction used (the lock is already held). */
-export async function advanceHead(trx: Knex.Transaction, head: number): Promise<void> {
-  await trx(SEQ_TABLE).where({ id: 1 }).update({ value: head });
-}
+const events = (db: Knex) => db(`${TABLE} as e`).leftJoin(`${CHECKINS} as c`, 'c.seq', 'e.seq').select(COLUMNS);
 
 export async function readHead(db: Knex | Knex.Transaction): Promise<number> {
   const row = await db(SEQ_TABLE).where({ id: 1 }).first('value');
   return row.value;
 }
 
-export async function insertEvents(trx: Knex.Transaction, events: HubEvent[]): Promise<void> {
-  if (events.length) await trx(TABLE).insert(events.map(toRow));
-}
-
-export async function listEventsAfter(db: Knex, after: number, limit: number): Promise<HubEvent[]> {
-  const rows = await db(TABLE).where('seq', '>', after).orderBy('seq').limit(limit);
+export async function listEventsAfter(db: Knex, after: number, limit: number): Promise<StoredEvent[]> {
+  const rows = await events(db).where('e.seq', '>', after).orderBy('e.seq').limit(limit);
   return rows.map(fromRow);
 }
 
@@ -63,11 +66,11 @@ export async function listEventsAfter(db: Knex, after: number, limit: number): P
 export async function listMatchingEvents(
   db: Knex,
   q: { after: number; upTo: number; sites?: string[]; employees?: string[]; limit: number },
-): Promise<HubEvent[]> {
-  const query = db(TABLE).where('seq', '>', q.after).andWhere('seq', '<=', q.upTo).orderBy('seq').limit(q.limit);
+): Promise<StoredEvent[]> {
+  const query = events(db).where('e.seq', '>', q.after).andWhere('e.seq', '<=', q.upTo).orderBy('e.seq').limit(q.limit);
   if (q.sites !== undefined || q.employees !== undefined) {
     query.andWhere((w) => {
-      w.whereIn('site_id', q.sites ?? []).orWhereIn('employee_id', q.employees ?? []);
+      w.whereIn('e.site_id', q.sites ?? []).orWhereIn('e.employee_id', q.employees ?? []);
     });
   }
   return (await query).map(fromRow);

@@ -1,17 +1,7 @@
-import type { LegacyRecord, LegacyRecordInput } from '../../shared/schemas.js';
+import type { LegacyRecord } from '../../shared/schemas.js';
 import type { Knex } from '../db/knex.js';
 
 export const TABLE = 'records';
-
-/** Insert or replace one employee's record for one date; returns it as stored. */
-export async function upsertRecord(trx: Knex.Transaction, r: LegacyRecordInput, seq: number): Promise<LegacyRecord> {
-  const [row] = await trx(TABLE)
-    .insert({ employee_id: r.id, name: r.name, status: r.status, date: r.date, seq })
-    .onConflict(['employee_id', 'date'])
-    .merge({ name: r.name, status: r.status, seq, updated_at: trx.fn.now() })
-    .returning(['employee_id as id', 'name', 'status', 'date']);
-  return row;
-}
 
 /** The record of the employee's latest date. */
 export async function findLatestRecord(db: Knex, employeeId: string): Promise<LegacyRecord | undefined> {

@@ -6,23 +6,15 @@ import {
   type BatchItemResult,
   type CheckinListQuery,
 } from '../../shared/schemas.js';
-import { cacheKeys, type Cache } from '../cache/index.js';
 import type { Knex } from '../db/knex.js';
-import { isUnavailable } from '../db/errors.js';
 import { AppError, NotFoundError, toAppError, ValidationError } from '../errors.js';
-import type { Publisher } from '../realtime/publisher.js';
-import { createCheckinLedger } from '../repositories/checkinBatch.js';
 import { listCheckins } from '../repositories/checkins.js';
 import { findEmployeeByBadge } from '../repositories/employees.js';
 import { fieldIssues } from '../validate.js';
-import { commitPunches, type Punch, type PunchResult } from './checkinCommit.js';
-import { createGroupCommitter } from './groupCommit.js';
-import { createLatestPunches } from './latestPunches.js';
+import type { Ledger, Punch, PunchResult } from './ledger/index.js';
 import type { PinChecker } from './pin.js';
 
 export type { PunchResult as CheckinResult };
-
-const MAX_GROUP = 1000;
 const MAX_FUTURE_MS = 5 * 60_000;
 // A PIN check is an scrypt hash on libuv's thread pool (four threads by default): a batch takes half,
 // leaving the rest to live kiosks, file and DNS work.
@@ -32,27 +24,11 @@ const IDEMPOTENCY_NAMESPACE = '0b5c3f7e-5d2a-4c47-9a59-3f1a8c4e9d21';
 
 export type CheckinService = ReturnType<typeof createCheckinService>;
 
-export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: Publisher; pins: PinChecker; longestShiftMs: number }) {
-  const { db, cache, publisher, pins, longestShiftMs } = deps;
+export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: PinChecker }) {
+  const { db, ledger, pins } = deps;
 
-  const ledger = createCheckinLedger(db);
-  const latest = createLatestPunches();
-  const committer = createGroupCommitter<Punch, PunchResult>(
-    async (punches) => {
-      const { results, events, sites } = await commitPunches(ledger, punches, longestShiftMs, latest);
-      return {
-        results,
-        // Committed: make reads see it before anyone is told, then tell the dashboards.
-        after: async () => {
-          await cache.invalidate([...sites].map(cacheKeys.presence));
-          publisher.publish(events);
-        },
-      };
-    },
-    // A group that fails for a reason other than the database being away is retried apart, so a punch
-    // PostgreSQL refuses fails alone and the rest of its group is stored.
-    { maxBatch: MAX_GROUP, idle: ledger.release, retryApart: (err) => !isUnavailable(err) },
-  );
+  /** Each punch's result: its check-in, or the Error that refused it. */
+  const commit = (punches: Punch[]) => ledger.submit(punches.map((punch) => ({ punch }))) as Promise<Array<PunchResult | Error>>;
 
   /** Validated input → a punch: identity resolved (badge + PIN), eventId and time fixed. */
   async function toPunch(input: CheckinInput, idempotencyKey?: string, identify = employeeIdForBadge): Promise<Punch> {
@@ -86,7 +62,7 @@ export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: 
   return {
     /** Store one punch; resolves after its transaction commits. A retry returns the stored check-in (created: false). */
     async record(input: CheckinInput, idempotencyKey?: string): Promise<PunchResult> {
-      const [result] = await committer.submit([await toPunch(input, idempotencyKey)]);
+      const [result] = await commit([await toPunch(input, idempotencyKey)]);
       if (result instanceof Error) throw result;
       return result!;
     },
@@ -114,7 +90,7 @@ export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: 
         }),
       );
       const punches = prepared.filter((p): p is Punch => !('status' in p));
-      const results = await committer.submit(punches);
+      const results = await commit(punches);
       let next = 0;
       return prepared.map((p) => {
         if ('status' in p) return p;
@@ -125,9 +101,6 @@ export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: 
     },
 
     list: (query: CheckinListQuery) => listCheckins(db, query),
-    /** Every committed event, this node's and others', in seq order: keeps what is known of latest punches current. */
-    observe: latest.observe,
-    drain: () => committer.drain(),
   };
 }
 

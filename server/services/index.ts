@@ -2,11 +2,12 @@ import type { Redis } from 'ioredis';
 import type { Cache } from '../cache/index.js';
 import type { Config } from '../config.js';
 import type { Knex } from '../db/knex.js';
-import type { Publisher } from '../realtime/publisher.js';
+import type { Publisher } from '../events/publisher.js';
 import { createCheckinService } from './checkins.js';
 import { createEmployeeService } from './employees.js';
-import type { FeedService } from './feed.js';
+import { createFeedService } from './feed.js';
 import { createHealthService } from './health.js';
+import { createLedger } from './ledger/index.js';
 import { createPinChecker } from './pin.js';
 import { createPresenceService } from './presence.js';
 import { createRecordService } from './records.js';
@@ -21,7 +22,6 @@ export function createServices(deps: {
   db: Knex;
   cache: Cache;
   publisher: Publisher;
-  feed: FeedService;
   redisEnabled: boolean;
   /** The fail-fast client (RedisClients.client), or null without Redis. */
   redis: Redis | null;
@@ -33,10 +33,12 @@ export function createServices(deps: {
     maxWrong: deps.config.PIN_ATTEMPTS_MAX,
     windowSeconds: deps.config.PIN_ATTEMPTS_WINDOW_SECONDS,
   });
+  const ledger = createLedger({ ...deps, longestShiftMs });
   return {
-    checkins: createCheckinService({ ...deps, pins, longestShiftMs }),
-    records: createRecordService(deps),
-    feed: deps.feed,
+    ledger,
+    checkins: createCheckinService({ ...deps, ledger, pins }),
+    records: createRecordService({ ...deps, ledger }),
+    feed: createFeedService(deps),
     presence: createPresenceService({ ...deps, longestShiftMs }),
     health: createHealthService(deps),
     reports: createReportService({ ...deps, longestShiftMs }),

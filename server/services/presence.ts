@@ -5,7 +5,7 @@ import { NotFoundError } from '../errors.js';
 import { findPresent } from '../repositories/checkins.js';
 import { readHead } from '../repositories/events.js';
 import { existingSiteIds } from '../repositories/sites.js';
-import { createGroupCommitter } from './groupCommit.js';
+import { createGroupCommitter } from '../groupCommit.js';
 
 export type PresenceService = ReturnType<typeof createPresenceService>;
 

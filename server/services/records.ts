@@ -1,40 +1,22 @@
 import type { LegacyRecord, LegacyRecordInput } from '../../shared/schemas.js';
 import { cacheKeys, type Cache } from '../cache/index.js';
-import { inTransaction, type Knex } from '../db/knex.js';
-import { findEmployeeRefs, insertEmployeeIfMissing } from '../repositories/employees.js';
-import { advanceHead, insertEvents, lockHead, type HubEvent } from '../repositories/events.js';
-import { findLatestRecord, pageRecords, upsertRecord } from '../repositories/records.js';
-import type { Publisher } from '../realtime/publisher.js';
+import type { Knex } from '../db/knex.js';
+import { findLatestRecord, pageRecords } from '../repositories/records.js';
+import type { Ledger } from './ledger/index.js';
 
 const PAGE_SIZE = 1000;
 
 export type RecordService = ReturnType<typeof createRecordService>;
 
 /** The older Attendance API's daily records: one per employee per date. */
-export function createRecordService(deps: { db: Knex; cache: Cache; publisher: Publisher }) {
-  const { db, cache, publisher } = deps;
+export function createRecordService(deps: { db: Knex; cache: Cache; ledger: Ledger }) {
+  const { db, cache, ledger } = deps;
   return {
+    /** Creates the employee if new and upserts the day's record, through the ledger like every write that takes a seq. */
     async create(input: LegacyRecordInput): Promise<LegacyRecord> {
-      const { record, event } = await inTransaction(db, async (trx) => {
-        const { head } = await lockHead(trx);
-        const seq = head + 1;
-        await insertEmployeeIfMissing(trx, { id: input.id, name: input.name });
-        const record = await upsertRecord(trx, input, seq);
-        const employee = (await findEmployeeRefs(trx, [input.id])).get(input.id);
-        const event: HubEvent = {
-          seq,
-          kind: 'record.updated',
-          siteId: employee?.siteId ?? null,
-          employeeId: input.id,
-          data: { ...record, seq },
-        };
-        await insertEvents(trx, [event]);
-        await advanceHead(trx, seq);
-        return { record, event };
-      });
-      await cache.invalidate([cacheKeys.latestRecord(input.id)]);
-      publisher.publish([event]);
-      return record;
+      const [result] = await ledger.submit([{ record: input }]);
+      if (result instanceof Error) throw result;
+      return (result as { record: LegacyRecord }).record;
     },
     latest: (employeeId: string) => cache.getOrLoad(cacheKeys.latestRecord(employeeId), () => findLatestRecord(db, employeeId)),
     /**

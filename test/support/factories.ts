@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from '../../server/db/knex.js';
+import { createLedgerStore } from '../../server/repositories/ledger.js';
+import type { Checkin } from '../../shared/schemas.js';
 
 export async function makeSite(db: Knex, site: { id: string; name?: string; timeZone?: string }) {
   await db('sites').insert({ id: site.id, name: site.name ?? site.id, time_zone: site.timeZone ?? 'UTC' });
@@ -10,42 +12,33 @@ export async function makeEmployee(db: Knex, e: { id: string; name?: string; sit
 }
 
 /**
- * Store check-ins directly, bypassing the hub's rules (for report fixtures such as a forgotten
- * check-out). Seqs come from the counter, as the hub does, so events and checkins stay consistent.
+ * Store check-ins as given, past the hub's rules (for report fixtures such as a forgotten check-out),
+ * through the ledger's own writer: the same seq counter, event rows and check-in rows as the hub's.
  */
 export async function storeCheckins(
   db: Knex,
   punches: Array<{ employeeId: string; siteId?: string | null; type: 'in' | 'out'; occurredAt: string }>,
 ): Promise<number[]> {
-  return db.transaction(async (trx) => {
-    const { value } = await trx('event_seq').where({ id: 1 }).forUpdate().first('value');
-    const seqs: number[] = [];
-    let seq = Number(value);
-    for (const p of punches) {
-      seq += 1;
-      const checkin = {
-        seq,
+  const store = createLedgerStore(db);
+  try {
+    const { write } = await store.run({ employeeIds: [], siteIds: [], eventIds: [], instants: [] }, (state) => {
+      let head = state.head;
+      const recordedAt = state.now.toISOString();
+      const checkins: Checkin[] = punches.map((p) => ({
+        seq: ++head,
         eventId: randomUUID(),
         employeeId: p.employeeId,
         siteId: p.siteId ?? null,
         deviceId: null,
         type: p.type,
         occurredAt: new Date(p.occurredAt).toISOString(),
-        recordedAt: new Date().toISOString(),
-      };
-      await trx('events').insert({ seq, kind: 'checkin.recorded', site_id: checkin.siteId, employee_id: p.employeeId, data: JSON.stringify(checkin) });
-      await trx('checkins').insert({
-        seq,
-        event_id: checkin.eventId,
-        employee_id: p.employeeId,
-        site_id: checkin.siteId,
-        type: p.type,
-        occurred_at: checkin.occurredAt,
-        recorded_at: checkin.recordedAt,
-      });
-      seqs.push(seq);
-    }
-    await trx('event_seq').where({ id: 1 }).update({ value: seq });
-    return seqs;
-  });
+        recordedAt,
+      }));
+      const events = checkins.map((c) => ({ seq: c.seq, name: 'checkin.recorded' as const, siteId: c.siteId, employeeId: c.employeeId, payload: c }));
+      return { head, events, checkins, records: [], employees: [] };
+    });
+    return write.checkins.map((c) => c.seq);
+  } finally {
+    store.release();
+  }
 }

@@ -23,7 +23,7 @@ export function recordDashboard(url: string, filter: { sites?: string[]; employe
     onError: (error) => errors.push(error),
     socket: { transports: ['websocket'], reconnectionDelay: 50, reconnectionDelayMax: 200 },
   });
-  return { client, events, acks, errors, seqs: () => events.map((e) => e.payload.seq) };
+  return { client, events, acks, errors, seqs: () => events.map((e) => e.seq) };
 }
 
 export async function until(check: () => boolean, ms = 10_000, what = 'condition') {

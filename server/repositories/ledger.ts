@@ -1,16 +1,15 @@
 import pg from 'pg';
-import type { Checkin } from '../../shared/schemas.js';
+import type { Checkin, LegacyRecord } from '../../shared/schemas.js';
 import { settle, type Knex } from '../db/knex.js';
+import type { StoredEvent } from '../events/event.js';
 import { fromRow, type CheckinRow } from './checkins.js';
-import type { EmployeeRef } from './employees.js';
-import type { HubEvent } from './events.js';
 
-/** What the check-in rules need to judge a group, read under the seq lock. */
-export type BatchState = {
+/** What the rules judge a commit group against, read under the seq lock (or known from earlier reads). */
+export type GroupState = {
   head: number;
   now: Date;
-  employees: Map<string, Omit<EmployeeRef, 'name'>>;
-  /** Whether each site is active: the sites punches name and the employees' own (where read; a site not here is assumed active). */
+  employees: Map<string, { id: string; siteId: string | null; active: boolean }>;
+  /** Whether each site is active: the sites punches name and the employees' own. */
   sites: Map<string, boolean>;
   /** Stored check-ins by eventId, for retries. */
   known: Map<string, Checkin>;
@@ -18,7 +17,7 @@ export type BatchState = {
   timelines: Map<string, Checkin[]>;
 };
 
-export type BatchRead = {
+export type GroupRead = {
   employeeIds: string[];
   siteIds: string[];
   eventIds: string[];
@@ -26,15 +25,25 @@ export type BatchRead = {
   instants: Array<{ employeeId: string; at: Date }>;
 };
 
-export type BatchWrite = { events: HubEvent[]; checkins: Checkin[]; head: number };
+/** An older-API record as the group writes it: upserted per employee and date, with the seq of its event. */
+export type RecordWrite = LegacyRecord & { seq: number };
 
-/** What a group judged without reading assumed: see VERIFIED_WRITE. */
-export type VerifiedState = {
-  employees: Array<{ employeeId: string; siteId: string | null; lastSeq: number | null }>;
-  sites: string[];
-  eventIds: string[];
-  /** Sites where the group checks people in: they must be active. */
-  activeSites: string[];
+/** Everything one group writes: its events and the rows they record, and the seq counter's new value. */
+export type GroupWrite = {
+  head: number;
+  events: StoredEvent[];
+  checkins: Checkin[];
+  records: RecordWrite[];
+  /** Employees an older-API record names that may not exist yet: created with this name if missing. */
+  employees: Array<{ id: string; name: string }>;
+};
+
+/** What a group judged from memory took for granted (see WRITE_IF_UNCHANGED). */
+export type Assumed = {
+  employees: Array<{ employeeId: string; siteId: string | null; active: boolean; lastSeq: number | null }>;
+  sites: Array<{ id: string; active: boolean }>;
+  /** EventIds no stored check-in has (the judge was given none of them as known). */
+  unusedEventIds: string[];
 };
 
 const CHECKIN_COLUMNS = 'seq, event_id, employee_id, site_id, device_id, type, occurred_at, recorded_at';
@@ -49,8 +58,12 @@ const json = (value: unknown) => {
   return `${text.includes('$j$') ? pg.escapeLiteral(text) : `$j$${text}$j$`}::jsonb`;
 };
 
+// A checkin.recorded event's payload is its check-in row (repositories/events.ts); others keep theirs.
+const eventRows = (events: StoredEvent[]) =>
+  events.map((e) => ({ seq: e.seq, kind: e.name, siteId: e.siteId, employeeId: e.employeeId, data: e.name === 'checkin.recorded' ? null : e.payload }));
+
 // Prepared once per connection (PREPARE in SQL, so they can be EXECUTEd inside a multi-statement
-// message): the read and write are planned once, not for every group. Each lookup is a LATERAL probe
+// message): the read and writes are planned once, not for every group. Each lookup is a LATERAL probe
 // per key (LIMIT keeps the planner from flattening it into a join), so it stays on an index even when
 // the cached plan was made while a table was nearly empty; an `= ANY` or a join over the same keys was
 // planned as a sequential scan then, and stayed one as the table grew.
@@ -75,64 +88,68 @@ const READ = `SELECT clock_timestamp() AS now,
        (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at > w.at
          ORDER BY occurred_at, seq LIMIT 1)) ch) c) AS timelines`;
 
+// Employees an older-API record names are created first: the records' foreign key is checked at the
+// end of the statement, when they exist.
 const WRITE = `WITH
+  em AS (INSERT INTO employees (id, name) SELECT id, name FROM jsonb_to_recordset($4) AS m(id text, name text)
+    ON CONFLICT (id) DO NOTHING),
   ev AS (INSERT INTO events (seq, kind, site_id, employee_id, data)
     SELECT seq, kind, "siteId", "employeeId", data FROM jsonb_to_recordset($1)
       AS x(seq bigint, kind text, "siteId" text, "employeeId" text, data jsonb)),
   ck AS (INSERT INTO checkins (${CHECKIN_COLUMNS})
     SELECT seq, "eventId", "employeeId", "siteId", "deviceId", type, "occurredAt", "recordedAt" FROM jsonb_to_recordset($2)
-      AS y(seq bigint, "eventId" uuid, "employeeId" text, "siteId" text, "deviceId" text, type text, "occurredAt" timestamptz, "recordedAt" timestamptz))
+      AS y(seq bigint, "eventId" uuid, "employeeId" text, "siteId" text, "deviceId" text, type text, "occurredAt" timestamptz, "recordedAt" timestamptz)),
+  rc AS (INSERT INTO records (employee_id, name, status, date, seq)
+    SELECT id, name, status, date, seq FROM jsonb_to_recordset($5) AS r(id text, name text, status text, date date, seq bigint)
+    ON CONFLICT (employee_id, date) DO UPDATE SET name = excluded.name, status = excluded.status, seq = excluded.seq, updated_at = now())
   UPDATE event_seq SET value = $3 WHERE id = 1`;
 
 /**
- * The one-round-trip write for a group judged from what the hub already knew (services/latestPunches.ts).
- * It writes only if that knowledge still holds, checked after the seq lock like the read: each
- * employee exists, is active, has the same site and the same latest punch (by occurredAt); each named
- * site exists; each site the group checks people in at is active; no eventId is stored yet. Seqs come
- * relative to 0 and recordedAt from the clock here: the head and the clock are added in SQL. Answers
- * whether it wrote, the head it found and the clock.
+ * The one-round-trip write for a group of punches judged from what this node already knew
+ * (services/ledger/known.ts). It writes only if what the judge was given is still what is stored,
+ * checked after the seq lock like the read: each employee's active flag, site and latest punch (by
+ * occurredAt), each site's active flag, and that none of the group's eventIds is stored. It checks no
+ * rule: a group judged from state that still holds was judged right. Seqs come relative to 0, and
+ * recordedAt is the clock here: the head and clock are added in SQL and answered, with whether it wrote.
  */
-const VERIFIED_WRITE = `WITH
+const WRITE_IF_UNCHANGED = `WITH
   h AS (SELECT value AS head, date_trunc('milliseconds', clock_timestamp()) AS now FROM event_seq WHERE id = 1),
-  ok AS (SELECT coalesce(bool_and(emp.id IS NOT NULL AND emp.active AND emp.site_id IS NOT DISTINCT FROM e."siteId"
-          AND last.seq IS NOT DISTINCT FROM e."lastSeq"), true)
-        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text($2) AS k(id) WHERE NOT EXISTS (SELECT 1 FROM sites WHERE sites.id = k.id))
-        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text($7) AS k(id)
-          CROSS JOIN LATERAL (SELECT 1 FROM sites WHERE sites.id = k.id AND NOT sites.active LIMIT 1) s)
-        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text($3) AS k(id)
-          CROSS JOIN LATERAL (SELECT 1 FROM checkins WHERE event_id = k.id::uuid LIMIT 1) c) AS ok
-      FROM jsonb_to_recordset($1) AS e("employeeId" text, "siteId" text, "lastSeq" bigint)
-      LEFT JOIN LATERAL (SELECT id, active, site_id FROM employees WHERE employees.id = e."employeeId" LIMIT 1) emp ON true
-      LEFT JOIN LATERAL (SELECT seq FROM checkins WHERE employee_id = e."employeeId"
-        ORDER BY occurred_at DESC, seq DESC LIMIT 1) last ON true),
+  ok AS (SELECT
+      NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($1) AS e("employeeId" text, "siteId" text, active boolean, "lastSeq" bigint)
+        LEFT JOIN LATERAL (SELECT active, site_id FROM employees WHERE employees.id = e."employeeId" LIMIT 1) emp ON true
+        LEFT JOIN LATERAL (SELECT seq FROM checkins WHERE employee_id = e."employeeId" ORDER BY occurred_at DESC, seq DESC LIMIT 1) last ON true
+        WHERE emp.active IS DISTINCT FROM e.active OR emp.site_id IS DISTINCT FROM e."siteId" OR last.seq IS DISTINCT FROM e."lastSeq")
+      AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($2) AS s(id text, active boolean)
+        LEFT JOIN LATERAL (SELECT active FROM sites WHERE sites.id = s.id LIMIT 1) site ON true
+        WHERE site.active IS DISTINCT FROM s.active)
+      AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text($6) AS k(id)
+        CROSS JOIN LATERAL (SELECT 1 FROM checkins WHERE event_id = k.id::uuid LIMIT 1) c) AS ok),
   ev AS (INSERT INTO events (seq, kind, site_id, employee_id, data)
-    SELECT h.head + x.seq, x.kind, x."siteId", x."employeeId",
-      x.data || CASE x.kind WHEN 'checkin.recorded'
-        THEN jsonb_build_object('seq', h.head + x.seq, 'recordedAt', to_char(h.now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-        ELSE jsonb_build_object('seq', h.head + x.seq) END
-    FROM jsonb_to_recordset($4) AS x(seq bigint, kind text, "siteId" text, "employeeId" text, data jsonb), h, ok WHERE ok.ok),
+    SELECT h.head + x.seq, x.kind, x."siteId", x."employeeId", x.data
+    FROM jsonb_to_recordset($3) AS x(seq bigint, kind text, "siteId" text, "employeeId" text, data jsonb), h, ok WHERE ok.ok),
   ck AS (INSERT INTO checkins (${CHECKIN_COLUMNS})
     SELECT h.head + y.seq, y."eventId", y."employeeId", y."siteId", y."deviceId", y.type, y."occurredAt", h.now
-    FROM jsonb_to_recordset($5)
+    FROM jsonb_to_recordset($4)
       AS y(seq bigint, "eventId" uuid, "employeeId" text, "siteId" text, "deviceId" text, type text, "occurredAt" timestamptz), h, ok
     WHERE ok.ok),
-  up AS (UPDATE event_seq SET value = h.head + $6 FROM h, ok WHERE event_seq.id = 1 AND ok.ok)
+  up AS (UPDATE event_seq SET value = h.head + $5 FROM h, ok WHERE event_seq.id = 1 AND ok.ok)
   SELECT ok.ok, h.head, h.now FROM ok, h`;
 
-const PREPARE = `PREPARE hub_batch_read(jsonb, jsonb, jsonb, jsonb) AS ${READ};
-  PREPARE hub_batch_write(jsonb, jsonb, bigint) AS ${WRITE};
-  PREPARE hub_verified_write(jsonb, jsonb, jsonb, jsonb, jsonb, bigint, jsonb) AS ${VERIFIED_WRITE};`;
+const PREPARE = `PREPARE hub_group_read(jsonb, jsonb, jsonb, jsonb) AS ${READ};
+  PREPARE hub_group_write(jsonb, jsonb, bigint, jsonb, jsonb) AS ${WRITE};
+  PREPARE hub_group_write_if_unchanged(jsonb, jsonb, jsonb, jsonb, bigint, jsonb) AS ${WRITE_IF_UNCHANGED};`;
 
 const prepared = new WeakSet<pg.Client>();
 
-export type CheckinLedger = ReturnType<typeof createCheckinLedger>;
+export type LedgerStore = ReturnType<typeof createLedgerStore>;
 
 /**
- * Where the group commit's transactions run: one connection, taken from the pool for a run of groups
- * that follow each other and handed back when the run ends (`release`) or a group fails. Holding it
- * lets a group's first message go out at once, without waiting its turn for the pool.
+ * The only writer of seqs: every event, and the rows it records, is written by one of these two
+ * transactions. They run on one connection, taken from the pool for a run of groups that follow each
+ * other and handed back when the run ends (`release`) or a group fails. Holding it lets a group's
+ * first message go out at once, without waiting its turn for the pool.
  */
-export function createCheckinLedger(db: Knex) {
+export function createLedgerStore(db: Knex) {
   let held: pg.Client | null = null;
 
   function release(): void {
@@ -149,7 +166,7 @@ export function createCheckinLedger(db: Knex) {
    * `decide` judges in memory. Second message: every insert and the counter update in one statement,
    * then COMMIT.
    */
-  async function run(read: BatchRead, decide: (state: BatchState) => BatchWrite): Promise<BatchWrite> {
+  async function run(read: GroupRead, decide: (state: GroupState) => GroupWrite): Promise<{ state: GroupState; write: GroupWrite }> {
     const conn: pg.Client = held ?? (held = await db.client.acquireConnection());
     let open = false;
     try {
@@ -157,25 +174,27 @@ export function createCheckinLedger(db: Knex) {
       open = true;
       const results = (await conn.query(`${prepare}BEGIN;
         SELECT value AS head FROM event_seq WHERE id = 1 FOR UPDATE;
-        EXECUTE hub_batch_read(${json(read.employeeIds)}, ${json(read.siteIds)}, ${json(read.eventIds)}, ${json(read.instants)})`)) as unknown as pg.QueryResult[];
+        EXECUTE hub_group_read(${json(read.employeeIds)}, ${json(read.siteIds)}, ${json(read.eventIds)}, ${json(read.instants)})`)) as unknown as pg.QueryResult[];
       prepared.add(conn);
       const { head } = results.at(-2)!.rows[0];
       const r = results.at(-1)!.rows[0];
       const timelines = new Map<string, Checkin[]>(read.instants.map((w) => [w.employeeId, []]));
       for (const row of r.timelines) timelines.get(row.employee_id)!.push(fromRow(row));
-      const write = decide({
+      const state: GroupState = {
         head: Number(head),
         now: r.now,
         employees: new Map(r.employees.map((e: { id: string; siteId: string | null; active: boolean }) => [e.id, e])),
         sites: new Map(r.sites.map((s: { id: string; active: boolean }) => [s.id, s.active])),
         known: new Map(r.known.map((row: CheckinRow) => [row.event_id, fromRow(row)])),
         timelines,
-      });
-      await (write.checkins.length
-        ? conn.query(`EXECUTE hub_batch_write(${json(write.events)}, ${json(write.checkins)}, ${Number(write.head)}); COMMIT`)
+      };
+      const write = decide(state);
+      await (write.head > state.head
+        ? conn.query(`EXECUTE hub_group_write(${json(eventRows(write.events))}, ${json(write.checkins)}, ${Number(write.head)},
+            ${json(write.employees)}, ${json(write.records)}); COMMIT`)
         : conn.query('COMMIT'));
       open = false;
-      return write;
+      return { state, write };
     } catch (err) {
       if (open) await rollback(conn);
       // A failed connection goes back to the pool, which drops it if it is broken; the next group takes another.
@@ -185,19 +204,18 @@ export function createCheckinLedger(db: Knex) {
   }
 
   /**
-   * One group's transaction in one round trip: BEGIN, the seq lock, VERIFIED_WRITE, COMMIT. Resolves
-   * with the head and clock it wrote at, or null when it wrote nothing: what the hub knew had changed,
-   * or the write failed (an eventId stored meanwhile, a site deleted). The caller then takes `run`,
-   * which reads the state afresh; a lost connection fails there too.
+   * One group's transaction in one round trip: BEGIN, the seq lock, WRITE_IF_UNCHANGED, COMMIT.
+   * Resolves with the head and clock it wrote at, or null when it wrote nothing (what was assumed had
+   * changed, or the write failed); the caller then takes `run`, which reads the state afresh.
    */
-  async function runVerified(expected: VerifiedState, write: BatchWrite): Promise<{ head: number; now: Date } | null> {
+  async function runIfUnchanged(assumed: Assumed, write: GroupWrite): Promise<{ head: number; now: Date } | null> {
     const conn: pg.Client = held ?? (held = await db.client.acquireConnection());
     const prepare = prepared.has(conn) ? '' : PREPARE;
     try {
       const results = (await conn.query(`${prepare}BEGIN;
         SELECT value FROM event_seq WHERE id = 1 FOR UPDATE;
-        EXECUTE hub_verified_write(${json(expected.employees)}, ${json(expected.sites)}, ${json(expected.eventIds)},
-          ${json(write.events)}, ${json(write.checkins)}, ${write.events.length}, ${json(expected.activeSites)});
+        EXECUTE hub_group_write_if_unchanged(${json(assumed.employees)}, ${json(assumed.sites)},
+          ${json(eventRows(write.events))}, ${json(write.checkins)}, ${write.head}, ${json(assumed.unusedEventIds)});
         COMMIT`)) as unknown as pg.QueryResult[];
       prepared.add(conn);
       const r = results.at(-2)!.rows[0];
@@ -217,5 +235,5 @@ export function createCheckinLedger(db: Knex) {
     await conn.query(`ROLLBACK${prepared.has(conn) ? '' : '; DEALLOCATE ALL'}`).catch(() => undefined);
   }
 
-  return { run, runVerified, release };
+  return { run, runIfUnchanged, release };
 }

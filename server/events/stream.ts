@@ -1,35 +1,52 @@
 import type { Logger } from '../logger.js';
-import type { HubEvent } from '../repositories/events.js';
+import type { HubEvent } from './event.js';
 
 export type EventStream = ReturnType<typeof createEventStream>;
+export type StreamListener = (events: HubEvent[]) => void;
+
+/** The timers the stream runs on; tests hand it their own to move time by hand. */
+export type Timers = {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+};
+
+const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  setInterval: (fn, ms) => setInterval(fn, ms).unref(),
+  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
+};
 
 const PAGE = 1000;
 
 /**
  * The node's view of the global event stream. Events arrive from this node's commits and, over Redis,
  * from other nodes', in any order and possibly not at all (a node can die between commit and publish,
- * Redis can drop messages). They are handed to `deliver` strictly in seq order, each exactly once, a
- * contiguous run at a time: a hole that stays open for gapMs is filled from PostgreSQL, and a poll of
- * the committed head every pollMs catches events nobody announced (within two polls).
+ * Redis can drop messages). They are handed to every listener strictly in seq order, each exactly
+ * once, a contiguous run at a time: a hole that stays open for gapMs is filled from PostgreSQL, and a
+ * poll of the committed head every pollMs catches events nobody announced (within two polls).
  */
 export function createEventStream(deps: {
   readAfter: (after: number, limit: number) => Promise<HubEvent[]>;
   readHead: () => Promise<number>;
-  /** Called with each run of events that became contiguous, in seq order. */
-  deliver: (events: HubEvent[]) => void;
   logger: Logger;
   gapMs?: number;
   pollMs?: number;
+  timers?: Timers;
 }) {
-  const { readAfter, readHead, deliver, logger } = deps;
+  const { readAfter, readHead, logger } = deps;
   const gapMs = deps.gapMs ?? 50;
   const pollMs = deps.pollMs ?? 500;
+  const timers = deps.timers ?? realTimers;
+  const listeners: StreamListener[] = [];
   const pending = new Map<number, HubEvent>();
   let delivered = 0;
   // Until the head is known (PostgreSQL may be down at start) nothing is delivered.
   let started = false;
-  let gapTimer: NodeJS.Timeout | null = null;
-  let pollTimer: NodeJS.Timeout | null = null;
+  let gapTimer: unknown = null;
+  let pollTimer: unknown = null;
   let filling: Promise<void> | null = null;
   let stopped = false;
   // The head the previous poll saw. Under load the head is nearly always ahead of what has been
@@ -45,13 +62,13 @@ export function createEventStream(deps: {
       delivered = next.seq;
       run.push(next);
     }
-    if (run.length) deliver(run);
-    if (pending.size && !gapTimer && !stopped) gapTimer = setTimeout(fill, gapMs);
+    if (run.length) for (const listener of listeners) listener(run);
+    if (pending.size && gapTimer === null && !stopped) gapTimer = timers.setTimeout(fill, gapMs);
   }
 
   /** Read everything after the delivered head from PostgreSQL: committed seqs have no holes there. */
   function fill(): Promise<void> {
-    if (gapTimer) clearTimeout(gapTimer);
+    if (gapTimer !== null) timers.clearTimeout(gapTimer);
     gapTimer = null;
     if (!started) return poll();
     filling ??= (async () => {
@@ -63,7 +80,7 @@ export function createEventStream(deps: {
         }
       } catch (err) {
         logger.warn({ err: (err as Error).message, delivered }, 'event stream catch-up from PostgreSQL failed; retrying');
-        if (!gapTimer && !stopped) gapTimer = setTimeout(fill, Math.max(gapMs, 500));
+        if (gapTimer === null && !stopped) gapTimer = timers.setTimeout(fill, Math.max(gapMs, 500));
       } finally {
         filling = null;
       }
@@ -74,28 +91,28 @@ export function createEventStream(deps: {
   async function poll(): Promise<void> {
     try {
       const head = await readHead();
-      if (!started) begin(head);
-      else if (delivered < Math.min(polledHead, head)) await fill();
+      if (!started) {
+        // Begin at the committed head: later events are delivered, earlier ones only replayed on request.
+        delivered = head;
+        started = true;
+      } else if (delivered < Math.min(polledHead, head)) await fill();
       polledHead = head;
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'event stream could not read the head');
     }
   }
 
-  /** Begin at the committed head: later events are delivered, earlier ones only replayed on request. */
-  function begin(head: number) {
-    delivered = head;
-    started = true;
-  }
-
   return {
+    /** Every contiguous run of events, in seq order, from now on. */
+    subscribe(listener: StreamListener): void {
+      listeners.push(listener);
+    },
     async start(): Promise<void> {
-      pollTimer = setInterval(() => void poll(), pollMs);
-      pollTimer.unref();
+      pollTimer = timers.setInterval(() => void poll(), pollMs);
       await poll();
     },
     offer,
-    /** Highest seq handed to deliver; everything at or below it has been delivered. */
+    /** Highest seq handed to the listeners; everything at or below it has been delivered. */
     get delivered() {
       return delivered;
     },
@@ -103,8 +120,8 @@ export function createEventStream(deps: {
     catchUp: fill,
     async stop(): Promise<void> {
       stopped = true;
-      if (gapTimer) clearTimeout(gapTimer);
-      if (pollTimer) clearInterval(pollTimer);
+      if (gapTimer !== null) timers.clearTimeout(gapTimer);
+      if (pollTimer !== null) timers.clearInterval(pollTimer);
       await filling;
     },
   };

@@ -1,0 +1,270 @@
+import type { Checkin, LegacyRecord, LegacyRecordInput, PresenceChange } from '../../../shared/schemas.js';
+import { AppError, NotFoundError } from '../../errors.js';
+import type { StoredEvent } from '../../events/event.js';
+import type { GroupState, GroupWrite, RecordWrite } from '../../repositories/ledger.js';
+
+/**
+ * The check-in rules, and what a commit group writes: pure (no database, no clock), so every rule is
+ * tested on its own (test/judge.test.ts). Punches are judged on each employee's timeline in time order,
+ * not arrival order, so offline punches that arrive late fit where they happened. A timeline must
+ * alternate in → out → in…; an `in` left open longer than the longest shift no longer counts as open
+ * (a forgotten check-out).
+ */
+
+/** A punch ready to judge: identity resolved, eventId and occurredAt fixed. */
+export type Punch = {
+  eventId: string;
+  employeeId: string;
+  siteId?: string;
+  deviceId: string | null;
+  type: 'in' | 'out' | 'toggle';
+  occurredAt: string;
+};
+
+/** What a commit group carries: punches to judge, and older-API records to upsert. */
+export type GroupItem = { punch: Punch } | { record: LegacyRecordInput };
+
+export type PunchResult = { checkin: Checkin; created: boolean };
+export type ItemResult = PunchResult | { record: LegacyRecord };
+
+export type Judged = {
+  results: Array<ItemResult | Error>;
+  write: GroupWrite;
+  /** Sites whose presence may have changed: where punches landed and where their employees were. */
+  sites: Set<string>;
+  /** Employees whose older-API record changed. */
+  recordsOf: Set<string>;
+};
+
+/** A punch on an employee's timeline; `at` in epoch ms. */
+export type TimelinePunch = { type: 'in' | 'out'; at: number; siteId?: string | null };
+
+export type RuleCode = 'already_checked_in' | 'not_checked_in' | 'out_of_sequence';
+
+/** On success, `opened` is the check-in an `out` closes (its site is where the session ran). */
+export type RuleVerdict = { ok: true; type: 'in' | 'out'; opened?: TimelinePunch } | { ok: false; code: RuleCode; message: string };
+
+/** A check-in this group stores, with its time parsed, its result's index and those of its repeats in the group. */
+type Fresh = { checkin: Checkin; at: number; index: number; repeats: number[]; takenOut?: true };
+
+/** A punch on an employee's timeline: stored, or this group's. */
+type Placed = TimelinePunch & { fresh?: Fresh };
+
+/**
+ * Judge a group against the state it was read (or known) in, and build what it writes. An eventId
+ * or an identical punch stored before (or earlier in this group) is answered as a duplicate, never
+ * stored twice. The valid punches are stored with consecutive seqs after `state.head`, the rest are
+ * errors; records follow them.
+ */
+export function judgeGroup(items: GroupItem[], state: GroupState, longestShiftMs: number): Judged {
+  const results: Array<ItemResult | Error> = new Array(items.length);
+  const punches: Array<{ punch: Punch; index: number }> = [];
+  const records: Array<{ record: LegacyRecordInput; index: number }> = [];
+  items.forEach((item, index) => ('punch' in item ? punches.push({ punch: item.punch, index }) : records.push({ record: item.record, index })));
+
+  const { fresh, timelines } = judgePunches(punches, state, longestShiftMs, results);
+  const sites = new Set<string>();
+  for (const { checkin } of fresh) {
+    if (checkin.siteId) sites.add(checkin.siteId);
+    for (const s of state.timelines.get(checkin.employeeId) ?? []) if (s.siteId) sites.add(s.siteId);
+  }
+
+  let head = state.head;
+  const events: StoredEvent[] = [];
+  for (const f of fresh) {
+    const c = f.checkin;
+    c.seq = ++head;
+    events.push({ seq: c.seq, name: 'checkin.recorded', siteId: c.siteId, employeeId: c.employeeId, payload: c });
+  }
+  for (const change of presenceChanges(fresh, timelines, state.now, longestShiftMs)) {
+    events.push({ seq: ++head, name: 'presence.changed', siteId: change.siteId, employeeId: change.employeeId, payload: change });
+  }
+  // One row per employee and date: a later record of the same day in this group replaces the earlier.
+  const rows = new Map<string, RecordWrite>();
+  for (const { record, index } of records) {
+    const seq = ++head;
+    events.push({ seq, name: 'record.updated', siteId: state.employees.get(record.id)?.siteId ?? null, employeeId: record.id, payload: record });
+    rows.set(`${record.id}\u0000${record.date}`, { ...record, seq });
+    results[index] = { record };
+  }
+
+  const write: GroupWrite = {
+    head,
+    events,
+    checkins: fresh.map((f) => f.checkin),
+    records: [...rows.values()],
+    employees: records.map(({ record }) => ({ id: record.id, name: record.name })),
+  };
+  return { results, write, sites, recordsOf: new Set(records.map(({ record }) => record.id)) };
+}
+
+/** The punches' verdicts go into `results`; answers the check-ins to store and the timelines as they leave them. */
+function judgePunches(punches: Array<{ punch: Punch; index: number }>, state: GroupState, longestShiftMs: number, results: Array<ItemResult | Error>) {
+  const { now, employees, sites } = state;
+  const byEventId = new Map(state.known);
+  const timelines = new Map<string, Placed[]>();
+  const identical = new Map<string, Checkin>();
+  const freshOf = new Map<Checkin, Fresh>();
+  // A result that names a check-in of this group shares its fate if the check-in is taken out.
+  const answer = (i: number, checkin: Checkin) => {
+    results[i] = { checkin, created: false };
+    freshOf.get(checkin)?.repeats.push(i);
+  };
+  for (const [employeeId, checkins] of state.timelines) {
+    const timeline: Placed[] = [];
+    for (const c of checkins) {
+      const at = Date.parse(c.occurredAt);
+      timeline.push({ type: c.type, at, siteId: c.siteId });
+      identical.set(punchKey(c.employeeId, c.type, at), c);
+    }
+    timelines.set(employeeId, timeline);
+  }
+
+  // Each time is parsed once: the sort and the rules would otherwise parse it a dozen times per punch.
+  const times = punches.map(({ punch }) => Date.parse(punch.occurredAt));
+  const recordedAt = now.toISOString();
+  const fresh: Fresh[] = [];
+  for (const k of judgingOrder(times)) {
+    const { punch: p, index: i } = punches[k]!;
+    const at = times[k]!;
+    const known = byEventId.get(p.eventId);
+    if (known) {
+      if (sameRequest(known, p)) answer(i, known);
+      else results[i] = new AppError(409, 'event_id_conflict', `eventId ${p.eventId} was already used for a different check-in`);
+      continue;
+    }
+    const employee = employees.get(p.employeeId);
+    if (!employee) {
+      results[i] = new NotFoundError('unknown_employee', `no employee with id ${p.employeeId}`);
+      continue;
+    }
+    if (!employee.active) {
+      results[i] = new AppError(409, 'employee_inactive', `employee ${p.employeeId} is inactive and cannot check in`);
+      continue;
+    }
+    if (p.siteId && !sites.has(p.siteId)) {
+      results[i] = new NotFoundError('unknown_site', `no site with id ${p.siteId}`);
+      continue;
+    }
+    // A toggle's type is not known before it is judged: any punch at that same instant is its original.
+    const twin =
+      p.type === 'toggle'
+        ? (identical.get(punchKey(p.employeeId, 'in', at)) ?? identical.get(punchKey(p.employeeId, 'out', at)))
+        : identical.get(punchKey(p.employeeId, p.type, at));
+    if (twin) {
+      answer(i, twin);
+      continue;
+    }
+    let timeline = timelines.get(p.employeeId);
+    if (!timeline) timelines.set(p.employeeId, (timeline = []));
+    const verdict = judgePunch(timeline, { type: p.type, at }, longestShiftMs);
+    if (!verdict.ok) {
+      results[i] = new AppError(409, verdict.code, verdict.message);
+      continue;
+    }
+    // A check-out closes the session where it was opened unless the kiosk says otherwise.
+    const siteId = p.siteId ?? verdict.opened?.siteId ?? employee.siteId;
+    // Nobody checks in at a closed site; a session opened there before can still be closed.
+    if (verdict.type === 'in' && siteId && sites.get(siteId) === false) {
+      results[i] = new AppError(409, 'site_inactive', `site ${siteId} is inactive`);
+      continue;
+    }
+    const checkin: Checkin = { seq: 0, eventId: p.eventId, employeeId: p.employeeId, siteId, deviceId: p.deviceId, type: verdict.type, occurredAt: p.occurredAt, recordedAt };
+    const f: Fresh = { checkin, at, index: i, repeats: [] };
+    insertPunch(timeline, { type: verdict.type, at, siteId: checkin.siteId, fresh: f });
+    identical.set(punchKey(checkin.employeeId, checkin.type, at), checkin);
+    byEventId.set(checkin.eventId, checkin);
+    freshOf.set(checkin, f);
+    fresh.push(f);
+    results[i] = { checkin, created: true };
+  }
+
+  for (const timeline of timelines.values()) {
+    for (const { punch, code, message } of takeOutMisfits(timeline, (t) => t.fresh !== undefined, longestShiftMs)) {
+      const f = punch.fresh!;
+      f.takenOut = true;
+      for (const r of [f.index, ...f.repeats]) results[r] = new AppError(409, code, message);
+    }
+  }
+  return { fresh: fresh.filter((f) => !f.takenOut), timelines };
+}
+
+/** An employee whose latest punch (in time) is now one of this group's gets a `presence.changed`. */
+function presenceChanges(fresh: Fresh[], timelines: Map<string, Placed[]>, now: Date, longestShiftMs: number): PresenceChange[] {
+  const latest = new Map<string, Fresh>();
+  for (const f of fresh) {
+    const last = timelines.get(f.checkin.employeeId)!.at(-1)!;
+    if (last.at === f.at && last.type === f.checkin.type) latest.set(f.checkin.employeeId, f);
+  }
+  return [...latest.values()].map(({ checkin: c, at }) => {
+    const present = c.type === 'in' && now.getTime() - at <= longestShiftMs;
+    return { siteId: c.siteId, employeeId: c.employeeId, present, since: present ? c.occurredAt : null };
+  });
+}
+
+const isOpenAt = (prev: TimelinePunch | undefined, at: number, longestShiftMs: number) =>
+  prev !== undefined && prev.type === 'in' && at - prev.at <= longestShiftMs;
+
+/**
+ * Judge one punch against the punch before it in time (timeline sorted by `at`). `toggle` becomes
+ * `out` when the employee is in at that moment, else `in`. Whether the stored punch after it still
+ * fits is asked apart (`takeOutMisfits`), once a whole group is placed: a later punch of the same group
+ * may be what makes it fit (an offline in and out synced before a stored in).
+ */
+export function judgePunch(timeline: readonly TimelinePunch[], punch: { type: 'in' | 'out' | 'toggle'; at: number }, longestShiftMs: number): RuleVerdict {
+  const prev = timeline[upperBound(timeline, punch.at) - 1];
+  const open = isOpenAt(prev, punch.at, longestShiftMs);
+  const type = punch.type === 'toggle' ? (open ? 'out' : 'in') : punch.type;
+  if (type === 'in' && open) return { ok: false, code: 'already_checked_in', message: 'the employee is already checked in' };
+  if (type === 'out' && !open) return { ok: false, code: 'not_checked_in', message: 'the employee is not checked in' };
+  return type === 'out' ? { ok: true, type, opened: prev } : { ok: true, type };
+}
+
+const fitsAfter = (prev: TimelinePunch | undefined, punch: TimelinePunch, longestShiftMs: number) =>
+  punch.type === 'in' ? !isOpenAt(prev, punch.at, longestShiftMs) : isOpenAt(prev, punch.at, longestShiftMs);
+
+/**
+ * Once a group's punches are placed, every stored punch must still fit after the punch before it.
+ * Where one does not, the new punch right before it is taken out again (being the group's last before
+ * that stored punch, no other punch of the group was judged on it), until the stored one fits.
+ * Answers each punch taken out, with why (naming the stored punch it conflicted with).
+ */
+export function takeOutMisfits<P extends TimelinePunch>(timeline: P[], isNew: (p: P) => boolean, longestShiftMs: number) {
+  const misfits: Array<{ punch: P; code: 'out_of_sequence'; message: string }> = [];
+  for (let k = 1; k < timeline.length; k++) {
+    const stored = timeline[k]!;
+    if (isNew(stored)) continue;
+    while (k > 0 && isNew(timeline[k - 1]!) && !fitsAfter(timeline[k - 1], stored, longestShiftMs)) {
+      const [punch] = timeline.splice(--k, 1);
+      misfits.push({ punch: punch!, code: 'out_of_sequence', message: `a later ${stored.type} punch conflicts with this one` });
+    }
+  }
+  return misfits;
+}
+
+/** Insert keeping the timeline sorted by `at` (after equal times). */
+export function insertPunch<P extends TimelinePunch>(timeline: P[], punch: P): void {
+  timeline.splice(upperBound(timeline, punch.at), 0, punch);
+}
+
+/** Index of the first punch later than `at`. */
+function upperBound(timeline: readonly TimelinePunch[], at: number): number {
+  let lo = 0;
+  let hi = timeline.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (timeline[mid]!.at <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Indexes of punches by time, arrival order breaking ties. */
+function judgingOrder(times: number[]): number[] {
+  return times.map((_, i) => i).sort((a, b) => times[a]! - times[b]! || a - b);
+}
+
+const punchKey = (employeeId: string, type: string, at: number) => `${employeeId}\u0000${type}\u0000${at}`;
+
+/** A retry carries the same employee and (unless it was a toggle) the same type. */
+const sameRequest = (c: Checkin, p: Punch) => c.employeeId === p.employeeId && (p.type === 'toggle' || p.type === c.type);
