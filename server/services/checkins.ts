@@ -51,7 +51,8 @@ export function createCheckinService(deps: { db: Knex; cache: Cache; publisher: 
     },
     // A group that fails for a reason other than the database being away is retried apart, so a punch
     // PostgreSQL refuses fails alone and the rest of its group is stored.
-    { maxBatch: MAX_GROUP, idle: ledger.release, retryApart: (err) => !isUnavailable(err) },
+    // One that fails because the database is away fails the punches waiting behind it at once.
+    { maxBatch: MAX_GROUP, idle: ledger.release, retryApart: (err) => !isUnavailable(err), failWaiting: isUnavailable },
   );
 
   /** Validated input → a punch: identity resolved (badge + PIN), eventId and time fixed. */
