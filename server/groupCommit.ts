@@ -25,6 +25,11 @@ export type GroupCommitOptions = {
    * items at fault fail, each with the error that sank it; the rest commit.
    */
   retryApart?: (error: unknown) => boolean;
+  /**
+   * Whether a failed batch's error will fail the units waiting behind it too (the database is away).
+   * They are failed with it at once, instead of one batch after another each waiting out its timeouts.
+   */
+  failWaiting?: (error: unknown) => boolean;
 };
 
 type Unit<I, R> = { items: I[]; resolve: (r: Array<R | Error>) => void; reject: (e: unknown) => void };
@@ -109,6 +114,10 @@ export function createGroupCommitter<I, R>(commit: (items: I[]) => Promise<Commi
     let outcome = start(batch);
     while (batch) {
       const done = await outcome;
+      if ('error' in done && options.failWaiting?.(done.error)) {
+        for (const u of queue) u.reject(done.error);
+        queue = [];
+      }
       let next = queue.length ? takeBatch() : null;
       // The next batch goes out before this one's callers are answered: answering is many small
       // writes, and the database can work on the next batch meanwhile.

@@ -162,6 +162,24 @@ describe('group commit', () => {
       assert.deepEqual(log, ['after 0', 'after 1', 'after -1', 'answered', 'answered']);
     });
 
+    it('a database that is away fails the units waiting behind the batch at once, without trying them', async () => {
+      const commits: number[][] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const committer = createGroupCommitter<number, number>(
+        async (items) => {
+          commits.push(items);
+          await gate;
+          throw Object.assign(new Error('database down'), { down: true });
+        },
+        { maxBatch: 100, failWaiting: (err) => (err as { down?: boolean }).down === true },
+      );
+      const units = [committer.submit([1]), committer.submit([2]), committer.submit([3, 4])].map((p) => p.catch((e: Error) => e.message));
+      release();
+      assert.deepEqual(await Promise.all(units), ['database down', 'database down', 'database down']);
+      assert.deepEqual(commits, [[1]], 'only the batch in flight was tried');
+    });
+
     it('a database that is away fails the whole batch at once, with no retries', async () => {
       const commits: number[][] = [];
       const committer = poisonous(commits, () => true);

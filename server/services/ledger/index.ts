@@ -38,8 +38,9 @@ export function createLedger(deps: { db: Knex; cache: Cache; publisher: Publishe
       };
     },
     // A group that fails for a reason other than the database being away is retried apart, so an
-    // item PostgreSQL refuses fails alone and the rest of its group is stored.
-    { maxBatch: MAX_GROUP, idle: store.release, retryApart: (err) => !isUnavailable(err) },
+    // item PostgreSQL refuses fails alone and the rest of its group is stored; one that fails because
+    // the database is away fails the items waiting behind it at once.
+    { maxBatch: MAX_GROUP, idle: store.release, retryApart: (err) => !isUnavailable(err), failWaiting: isUnavailable },
   );
   return {
     /** Commit the items together; one result (or Error) per item, in order. */
