@@ -19,7 +19,12 @@ export function createApp(deps: { config: Config; logger: Logger; log: RepeatLog
   const app = new Koa();
   app.proxy = false;
   // Reached only by failures after the response started (a broken stream); the rest go through errorHandler.
-  app.on('error', (err) => logger.error({ err }, 'response failed after it started'));
+  app.on('error', (err: Error & { code?: string }) => {
+    // A client that hung up or sent broken HTTP is its own business; its raw bytes (rawPacket) are never logged.
+    const clientGone = /^(HPE_|ECONNRESET|EPIPE|ERR_STREAM_PREMATURE_CLOSE)/.test(err.code ?? '');
+    if (clientGone) logger.debug({ code: err.code, message: err.message }, 'client went away mid-response');
+    else log('error', `response:${err.message}`, { err: { message: err.message, code: err.code, stack: err.stack } }, 'response failed after it started');
+  });
   app.use(requestLog(logger));
   app.use(errorHandler(log));
   const body = jsonBody({ limitBytes: config.BODY_LIMIT_BYTES, timeoutMs: config.BODY_TIMEOUT_MS });

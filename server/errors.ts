@@ -39,7 +39,7 @@ export class UnavailableError extends AppError {
   }
 }
 
-type HttpLikeError = Error & { status?: number; statusCode?: number; code?: string; type?: string };
+type HttpLikeError = Error & { status?: number; statusCode?: number; type?: string };
 
 /**
  * Anything thrown below becomes an AppError: known client mistakes keep their code, a dependency
@@ -50,10 +50,6 @@ export function toAppError(err: unknown): AppError {
   if (isUnavailable(err)) return new UnavailableError();
   if (isBadData(err)) return new ValidationError(undefined, 'a value could not be stored as given');
   const e = err as HttpLikeError;
-  // A body that does not decode as its Content-Encoding says (zlib's Z_DATA_ERROR, Z_BUF_ERROR…).
-  if (typeof e?.code === 'string' && e.code.startsWith('Z_')) {
-    return new AppError(415, 'unsupported_media_type', 'the body is not encoded as its Content-Encoding says');
-  }
   const status = e?.status ?? e?.statusCode;
   if (status === 413) return new AppError(413, 'payload_too_large', 'request body is too large');
   if (status === 415) return new AppError(415, 'unsupported_media_type', e.message);

@@ -20,8 +20,12 @@ export function jsonBody(limits: { limitBytes: number; timeoutMs: number }): Mid
     try {
       await Promise.race([parse(ctx, async () => undefined), late]);
     } catch (err) {
-      // The rest of the body may never come: do not keep the connection waiting for it.
-      if (err instanceof AppError && err.status === 408) ctx.set('Connection', 'close');
+      // What is left of a body that failed is never read (it may never come): the connection cannot
+      // carry another request after it.
+      ctx.set('Connection', 'close');
+      // Whatever else the decoder throws (zlib's Z_*, brotli's ERR_*), the body is not in its encoding.
+      const httpError = typeof (err as { status?: unknown }).status === 'number';
+      if (!httpError && ctx.get('Content-Encoding')) throw new AppError(415, 'unsupported_media_type', 'the body is not encoded as its Content-Encoding says');
       throw err;
     } finally {
       clearTimeout(timer);

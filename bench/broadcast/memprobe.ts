@@ -1,5 +1,5 @@
 /**
- * Preloaded into a benchmarked server process (`node --expose-gc --import tsx --import ./bench/memprobe.ts …`)
+ * Preloaded into a benchmarked server process (`node --expose-gc --import tsx --import ./bench/broadcast/memprobe.ts …`)
  * so the benchmark can read its memory without touching its code: on SIGUSR2 it runs full garbage
  * collections and writes process.memoryUsage() to BENCH_MEM_FILE.
  */

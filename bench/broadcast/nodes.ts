@@ -1,0 +1,85 @@
+/** The servers a phase runs on: hub nodes or bare Socket.IO nodes, each a child process whose memory can be read. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, startHub, startServer, type Server } from '../lib/child.js';
+import { say, sleep } from '../lib/print.js';
+import { rssKiB } from '../lib/proc.js';
+import { onCleanup } from '../lib/run.js';
+
+export type NodeProc = Server & {
+  memFile: string;
+  /** Bare nodes only: check-ins broadcast with n > fromN, by site. */
+  emitted?(fromN: number): Promise<Record<string, number>>;
+};
+
+/** Server processes get memprobe.ts preloaded: a full GC and a process.memoryUsage() on SIGUSR2. */
+const PROBE_ARGS = ['--expose-gc', '--import', 'tsx', '--import', './bench/broadcast/memprobe.ts'];
+
+function memFile(name: string): string {
+  const file = path.join(os.tmpdir(), `bench-broadcast-${process.pid}-${name}.json`);
+  onCleanup(async () => fs.rmSync(file, { force: true }));
+  return file;
+}
+
+export async function startHubNode(name: string, dbUrl: string, redis: { url: string; prefix: string }): Promise<NodeProc> {
+  const mem = memFile(name);
+  const hub = await startHub({ name, dbUrl, redis, nodeArgs: PROBE_ARGS, env: { BENCH_MEM_FILE: mem } });
+  return { ...hub, memFile: mem };
+}
+
+export async function startBareNode(name: string, redisUrl: string, prefix: string): Promise<NodeProc> {
+  const port = await freePort();
+  const mem = memFile(name);
+  const node = await startServer({
+    name,
+    args: [...PROBE_ARGS, 'bench/broadcast/bare.ts', '--port', String(port), '--prefix', prefix],
+    env: { ...process.env, REDIS_URL: redisUrl, BENCH_MEM_FILE: mem },
+    port,
+    health: '/health',
+    ipc: true,
+  });
+  say(`${name}: bare Socket.IO node (Redis adapter) healthy on ${node.url}, pid ${node.pid}`);
+  const emitted = (fromN: number) =>
+    new Promise<Record<string, number>>((resolve) => {
+      node.child.once('message', (m: { emitted: Record<string, number> }) => resolve(m.emitted));
+      node.child.send({ op: 'emitted', fromN });
+    });
+  return { ...node, memFile: mem, emitted };
+}
+
+/**
+ * Memory in KiB: VmRSS as it stands ("settled"), then after forced full GCs, repeated until VmRSS holds
+ * still, with V8's heap figures from the last one, to split VmRSS into the V8 heap in use, the V8 heap
+ * reserved but free (heapTotal − heapUsed: V8 sizes it lazily and keeps fragmented pages), and the rest.
+ */
+export type Mem = { settled: number; rss: number; heapUsed: number; heapFree: number; outside: number; rounds: number };
+
+export async function measureMemory(node: NodeProc): Promise<Mem> {
+  const settled = rssKiB(node.pid);
+  let usage = { heapUsed: NaN, heapTotal: NaN };
+  let rss = NaN;
+  let rounds = 0;
+  for (let prev = NaN; rounds < 8; prev = rss) {
+    rounds++;
+    fs.rmSync(node.memFile, { force: true });
+    process.kill(node.pid, 'SIGUSR2');
+    for (let i = 0; i < 200 && !fs.existsSync(node.memFile); i++) await sleep(50);
+    await sleep(1500);
+    rss = rssKiB(node.pid);
+    try {
+      usage = JSON.parse(fs.readFileSync(node.memFile, 'utf8')) as typeof usage;
+    } catch {
+      say(`${node.name}: no memory probe answer; heap figures unknown`);
+    }
+    if (Math.abs(rss - prev) <= 512) break;
+  }
+  return {
+    settled,
+    rss,
+    heapUsed: usage.heapUsed / 1024,
+    heapFree: (usage.heapTotal - usage.heapUsed) / 1024,
+    outside: rss - usage.heapTotal / 1024,
+    rounds,
+  };
+}
