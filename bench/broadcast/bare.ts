@@ -35,8 +35,14 @@ const server = http.createServer((req, res) => {
     // the emit as the hub stamps at its transaction. (Not grouped across check-ins: no commit groups here.)
     const now = new Date().toISOString();
     io.to(`site:${site}`).emit('events', [
-      { name: 'checkin.recorded', payload: { seq: 2 * n - 1, eventId: randomUUID(), employeeId, siteId: site, deviceId, type: 'in', occurredAt: now, recordedAt: now } },
-      { name: 'presence.changed', payload: { seq: 2 * n, siteId: site, employeeId, present: true, since: now } },
+      {
+        seq: 2 * n - 1,
+        name: 'checkin.recorded',
+        siteId: site,
+        employeeId,
+        payload: { eventId: randomUUID(), employeeId, siteId: site, deviceId, type: 'in', occurredAt: now, recordedAt: now },
+      },
+      { seq: 2 * n, name: 'presence.changed', siteId: site, employeeId, payload: { siteId: site, employeeId, present: true, since: now } },
     ]);
     emitted.push([n, site]);
     res.writeHead(201, { 'content-type': 'application/json' });

@@ -6,7 +6,7 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { io as ioClient } from 'socket.io-client';
 import { createDashboardClient, type HubSocket } from '../../shared/client.js';
-import type { Checkin, PresenceChanged } from '../../shared/schemas.js';
+import type { LiveEvent } from '../../shared/events.js';
 import { rssKiB } from '../lib/proc.js';
 import { MsHistogram } from '../lib/stats.js';
 import { deviceOf, type ClientReport, type Kind, type SiteTally, type SocketSpec, type ToWorker } from './protocol.js';
@@ -38,25 +38,28 @@ function keep(seq: number, at: number): void {
   samples.at[samples.n++] = at;
 }
 
-function onCheckin(c: Conn, p: Checkin): void {
-  if (p.seq <= fromSeq) return;
+type Of<N extends LiveEvent['name']> = Extract<LiveEvent, { name: N }>;
+
+function onCheckin(c: Conn, e: Of<'checkin.recorded'>): void {
+  const p = e.payload;
+  if (e.seq <= fromSeq) return;
   c.checkins++;
-  keep(p.seq, Date.now());
+  keep(e.seq, Date.now());
   // recordedAt: the hub's PostgreSQL clock once the check-in's group holds the seq lock, before its
   // writes and commit (bare: the emit); whole ms.
   (p.deviceId === c.device ? local : remote).add(Date.now() - Date.parse(p.recordedAt));
 }
 
-function onPresence(c: Conn, p: PresenceChanged): void {
-  if (p.seq > fromSeq) c.presence++;
+function onPresence(c: Conn, e: Of<'presence.changed'>): void {
+  if (e.seq > fromSeq) c.presence++;
 }
 
 /** Every event as it comes off the wire, before the client library drops repeats. */
 function watch(socket: HubSocket, c: Conn): void {
   socket.on('events', (batch) => {
     for (const e of batch) {
-      if (e.payload.seq > c.lastWire) c.lastWire = e.payload.seq;
-      else if (e.payload.seq > fromSeq) wireNonIncreasing++;
+      if (e.seq > c.lastWire) c.lastWire = e.seq;
+      else if (e.seq > fromSeq) wireNonIncreasing++;
     }
   });
   socket.on('disconnect', () => disconnects++);
@@ -82,7 +85,7 @@ function open(kind: Kind, spec: SocketSpec): Promise<void> {
         url: spec.url,
         sites: [spec.site],
         socket: settings,
-        onEvent: (e) => (e.name === 'checkin.recorded' ? onCheckin(c, e.payload) : e.name === 'presence.changed' ? onPresence(c, e.payload) : undefined),
+        onEvent: (e) => (e.name === 'checkin.recorded' ? onCheckin(c, e) : e.name === 'presence.changed' ? onPresence(c, e) : undefined),
         onSubscribed: () => finish(),
         onError: (e) => note(`subscribe: ${e.code} ${e.message}`),
       });
@@ -94,8 +97,8 @@ function open(kind: Kind, spec: SocketSpec): Promise<void> {
       socket.on('connect', () => socket.emit('subscribe', { sites: [spec.site] }, (ack) => (ack.ok ? finish() : note(`subscribe: ${ack.error.code}`))));
       socket.on('events', (batch) => {
         for (const e of batch) {
-          if (e.name === 'checkin.recorded') onCheckin(c, e.payload);
-          else if (e.name === 'presence.changed') onPresence(c, e.payload);
+          if (e.name === 'checkin.recorded') onCheckin(c, e);
+          else if (e.name === 'presence.changed') onPresence(c, e);
         }
       });
       watch(socket, c);

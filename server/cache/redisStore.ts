@@ -1,8 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { CacheStore } from './store.js';
 
-// Versions outlive values by far, so a value can never outlast the version that makes it stale.
-const VERSION_TTL_SECONDS = 7 * 24 * 3600;
+/**
+ * How long a key's version outlives its last bump. A bump deletes the value, so what a version guards
+ * against is only a reader that read the version before the bump and writes after it: the version
+ * must outlive every such read. A read is bounded by the database timeouts (at most 10 minutes by
+ * config), so an hour is ample, and Redis keeps a version only for keys written in the last hour
+ * (every older-API create bumps one per employee; seven days of them was most of what Redis held).
+ */
+export const VERSION_TTL_SECONDS = 3600;
 
 const WRITE_IF_CURRENT = `
 local current = redis.call('GET', KEYS[1]) or '0'
