@@ -116,6 +116,7 @@ describe('older Attendance API routes', () => {
 
 describe('health when PostgreSQL is unreachable', () => {
   it('answers 503 with the old unhealthy message and postgresql down', async () => {
+    // A hub of its own: over a database that is not there, which useTestHub cannot give.
     const { createDb } = await import('../server/db/knex.js');
     const { pino } = await import('pino');
     const db = createDb('postgres://postgres@127.0.0.1:1/none', { poolMax: 2 }, pino({ level: 'silent' }));

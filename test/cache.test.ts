@@ -74,13 +74,16 @@ describe('read cache', () => {
           let db = 'old';
           let release!: () => void;
           const gate = new Promise<void>((r) => (release = r));
+          let readOld!: () => void;
+          const oldRead = new Promise<void>((r) => (readOld = r));
           // A slow reader reads the old value, then a writer commits and invalidates, then the reader tries to cache.
           const slow = cache.getOrLoad('k', async () => {
             const seen = db;
+            readOld();
             await gate;
             return seen;
           });
-          await new Promise((r) => setTimeout(r, 20));
+          await oldRead;
           db = 'new';
           await cache.invalidate(['k']);
           release();

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import type { Knex } from '../server/db/knex.js';
+import { adminQuery } from './support/db.js';
 import { api, useTestHub } from './support/hub.js';
 
 /** Changeset 7: check-ins name existing employees and sites, checked per statement instead of by foreign keys. */
@@ -26,6 +28,16 @@ describe('check-in references', () => {
       return 'ok';
     } catch (err) {
       return (err as { code?: string }).code;
+    }
+  };
+  /** Until a session of the test database waits for a lock that the given transaction holds. */
+  const blockedBy = async (holder: Knex.Transaction) => {
+    const pid = (await holder.raw('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    const sql = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND $2 = ANY(pg_blocking_pids(pid))`;
+    const deadline = Date.now() + 10_000;
+    while ((await adminQuery(sql, [t.tdb.name, pid])).rows[0].n === 0) {
+      if (Date.now() > deadline) throw new Error('timed out waiting for a session blocked by the open transaction');
+      await new Promise((r) => setTimeout(r, 20));
     }
   };
   const row = (employeeId: string, siteId: string | null, seq: number) => ({
@@ -69,7 +81,7 @@ describe('check-in references', () => {
       settled = true;
       return res;
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await blockedBy(trx);
     assert.equal(settled, false, 'the check-in waits while the delete is open');
     await trx.commit();
     const res = await pending;
@@ -87,7 +99,7 @@ describe('check-in references', () => {
       settled = true;
       return code;
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await blockedBy(group);
     assert.equal(settled, false, 'the delete waits for the writer');
     await group('checkins').insert(row('E3', 'S1', 9_000_010));
     await group.commit();

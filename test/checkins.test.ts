@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { adminQuery } from './support/db.js';
 import { api, useTestHub } from './support/hub.js';
+import { until } from './support/live.js';
 
 describe('check-ins over REST', () => {
   const t = useTestHub({
@@ -202,16 +203,27 @@ describe('check-ins over REST', () => {
     // Eight writers back to back keep the committer's run going, so it holds its connection when the
     // database drops every connection; requests in flight then may fail, and later ones must not.
     let stop = false;
+    let killed = false;
+    let takenAfterKill = 0;
     const seen: number[] = [];
     const writers = Array.from({ length: 8 }, async (_, w) => {
-      while (!stop) seen.push((await post({ employeeId: `C${20 + w}`, type: 'toggle' })).status);
+      while (!stop) {
+        const sentAfterKill = killed;
+        const { status } = await post({ employeeId: `C${20 + w}`, type: 'toggle' });
+        seen.push(status);
+        if (sentAfterKill && status === 201) takenAfterKill++;
+      }
     });
-    await new Promise((r) => setTimeout(r, 150));
-    const killed = await adminQuery('SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1', [t.tdb.name]);
-    assert.ok(killed.rows[0].n >= 1);
-    await new Promise((r) => setTimeout(r, 300));
-    stop = true;
-    await Promise.all(writers);
+    try {
+      await until(() => seen.filter((s) => s === 201).length >= 16, 10_000, 'the run of groups to be going');
+      const terminated = await adminQuery('SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1', [t.tdb.name]);
+      killed = true;
+      assert.ok(terminated.rows[0].n >= 1);
+      await until(() => takenAfterKill >= 16, 10_000, 'check-ins sent after the kill to be taken');
+    } finally {
+      stop = true;
+      await Promise.all(writers);
+    }
     assert.ok(seen.filter((s) => s === 201).length > 8, `statuses ${[...new Set(seen)]}`);
     assert.deepEqual([...new Set(seen)].filter((s) => s !== 201 && s !== 503), [], "a lost connection is a 503 unavailable");
     const after = await Promise.all(Array.from({ length: 8 }, (_, w) => post({ employeeId: `C${20 + w}`, type: 'toggle' })));

@@ -9,185 +9,178 @@ import { parse } from 'yaml';
 import { loadConfig } from '../server/config.js';
 import { queryOnce } from '../server/db/admin.js';
 import { CHANGELOG_FILE, jdbcFromUrl, migrate } from '../server/db/liquibase.js';
-import { createEmptyDatabase, createTestDatabase } from './support/db.js';
-import { startTestHub } from './support/hub.js';
+import { createEmptyDatabase } from './support/db.js';
+import { useTestHub } from './support/hub.js';
+import { freePort } from './support/net.js';
 
 /**
- * docker-compose.yml is checked by reading it (no Docker engine runs here): the services are wired
- * to each other, and the pieces that can run without Docker (the Liquibase settings with the same
- * Liquibase 4.28, the hub's environment, its health check) are run for real.
+ * docker-compose.yml is checked for the wiring that makes `docker compose up` work (no Docker engine
+ * runs here): Compose itself validates the file and normalizes it (`docker-compose config`), the tests
+ * read how the services depend on and reach each other, and what can run without Docker (the Liquibase
+ * settings, the hub's environment and health check) is run for real.
  */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const composeFile = path.join(repoRoot, 'docker-compose.yml');
 
+/** A service as `docker-compose config` prints it: long-form depends_on, environment as a map, absolute mount sources. */
 type Service = {
   image?: string;
   command?: string | string[];
-  environment?: Record<string, unknown> | string[];
+  environment?: Record<string, string | number | null>;
   volumes?: string[];
-  ports?: string[];
-  depends_on?: Record<string, { condition?: string }> | string[];
+  ports?: Array<{ published?: number; target: number }>;
+  depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test?: string | string[] };
   restart?: string;
   working_dir?: string;
 };
-type Compose = { version?: unknown; services?: Record<string, Service>; volumes?: Record<string, unknown> };
+type Compose = { services: Record<string, Service>; volumes?: Record<string, unknown> };
 
-const compose = parse(fs.readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8')) as Compose;
 const packageJson = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
   engines: { node: string };
 };
 
-function service(name: string): Service {
-  const s = compose.services?.[name];
-  assert.ok(s, `docker-compose.yml has no service "${name}"`);
-  return s;
-}
-
-/** A service's environment as strings; values must be quoted strings in the file (no YAML booleans or numbers). */
-function environment(name: string): Record<string, string> {
-  const env = service(name).environment ?? {};
-  const entries = Array.isArray(env)
-    ? env.map((line) => {
-        const i = line.indexOf('=');
-        return i < 0 ? [line, ''] : [line.slice(0, i), line.slice(i + 1)];
-      })
-    : Object.entries(env);
-  return Object.fromEntries(
-    entries.map(([k, v]) => {
-      assert.equal(typeof v, 'string', `${name}.environment.${k} should be a string, got ${JSON.stringify(v)}`);
-      return [k, v as string];
-    }),
-  );
-}
-
-function envVar(env: Record<string, string>, key: string): string {
-  const value = env[key];
-  assert.ok(value, `${key} is not set`);
-  return value;
-}
-
-/** Short-syntax volumes: "source:target[:mode]"; an anonymous volume has only a target. */
-function mounts(name: string): Array<{ source: string | null; target: string; mode: string | null }> {
-  return (service(name).volumes ?? []).map((spec) => {
-    const parts = spec.split(':');
-    if (parts.length === 1) return { source: null, target: parts[0]!, mode: null };
-    return { source: parts[0]!, target: parts[1]!, mode: parts[2] ?? null };
-  });
-}
-
-function condition(name: string, dependency: string): string | undefined {
-  const deps = service(name).depends_on;
-  assert.ok(deps && !Array.isArray(deps), `${name}.depends_on should use the long form with conditions`);
-  return deps[dependency]?.condition;
-}
-
-function healthcheckArgs(name: string): string[] {
-  const test = service(name).healthcheck?.test;
-  assert.ok(test, `${name} has no healthcheck`);
-  if (typeof test === 'string') return ['CMD-SHELL', test];
-  return test;
-}
-
-function commandArgs(name: string): string[] {
-  const command = service(name).command;
-  if (command === undefined) return [];
-  return typeof command === 'string' ? command.split(/\s+/).filter(Boolean) : command;
-}
-
-function imageTag(name: string): string {
-  const image = service(name).image;
-  assert.ok(image, `${name} has no image`);
-  const tag = /^[^:@]+:([^@]+)/.exec(image)?.[1];
-  assert.ok(tag && tag !== 'latest', `${name} should pin an image tag, got ${image}`);
-  return tag;
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
     let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stdout.on('data', (c: Buffer) => ((stdout += c.toString()), (output += c.toString())));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
+    child.on('close', (code) => resolve({ code, stdout, output }));
   });
 }
 
 describe('docker-compose.yml', () => {
-  it('is a Compose Specification file with the four services', () => {
-    assert.equal(compose.version, undefined, 'the Compose Specification has no top-level version');
+  let compose: Compose;
+
+  // Like Redis: pending without docker-compose, except in CI (.ci/run installs it), where it must run.
+  before(async function () {
+    const config = await run('docker-compose', ['-f', composeFile, 'config']).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT' || process.env.CI === 'true') throw err;
+      console.warn('  (docker-compose is not installed: the docker-compose.yml tests are pending)');
+      this.skip();
+    });
+    assert.equal(config.code, 0, config.output);
+    compose = parse(config.stdout) as Compose;
+  });
+
+  function service(name: string): Service {
+    const s = compose.services[name];
+    assert.ok(s, `docker-compose.yml has no service "${name}"`);
+    return s;
+  }
+
+  /** What docker passes to the container: every value a string; an unset one (null) is not wired. */
+  function environment(name: string): Record<string, string> {
+    return Object.fromEntries(
+      Object.entries(service(name).environment ?? {}).map(([k, v]) => {
+        assert.notEqual(v, null, `${name}.environment.${k} has no value`);
+        return [k, String(v)];
+      }),
+    );
+  }
+
+  function envVar(env: Record<string, string>, key: string): string {
+    const value = env[key];
+    assert.ok(value, `${key} is not set`);
+    return value;
+  }
+
+  /** "source:target[:mode]"; an anonymous volume has only a target. */
+  function mounts(name: string): Array<{ source: string | null; target: string; mode: string | null }> {
+    return (service(name).volumes ?? []).map((spec) => {
+      const [first, target, mode] = spec.split(':');
+      return target === undefined ? { source: null, target: first!, mode: null } : { source: first!, target, mode: mode ?? null };
+    });
+  }
+
+  /** The service starts only once `dependency` has reached `condition`: directly, or through a service it waits for. */
+  function waitsFor(name: string, dependency: string, condition: string): boolean {
+    return Object.entries(service(name).depends_on ?? {}).some(([dep, d]) =>
+      dep === dependency ? d.condition === condition : waitsFor(dep, dependency, condition),
+    );
+  }
+
+  function healthcheck(name: string): string[] {
+    const test = service(name).healthcheck?.test;
+    assert.ok(test && test[0] !== 'NONE', `${name} has no healthcheck`);
+    return typeof test === 'string' ? ['CMD-SHELL', test] : test;
+  }
+
+  const commandArgs = (name: string) => {
+    const command = service(name).command ?? [];
+    return typeof command === 'string' ? command.split(/\s+/).filter(Boolean) : command;
+  };
+
+  it('is valid for Compose: the schema holds and every service, volume and dependency it names exists', async () => {
+    const check = await run('docker-compose', ['-f', composeFile, 'config', '-q']);
+    assert.equal(check.code, 0, check.output);
     for (const name of ['postgres', 'redis', 'liquibase', 'hub']) service(name);
   });
 
-  describe('postgres', () => {
-    it('runs PostgreSQL 17 with the attendance database on a named volume', () => {
-      assert.match(imageTag('postgres'), /^17(?:[.-]|$)/);
-      assert.match(service('postgres').image!, /^postgres:/);
-      const env = environment('postgres');
-      assert.equal(env.POSTGRES_DB, 'attendance');
-      envVar(env, 'POSTGRES_USER');
-      envVar(env, 'POSTGRES_PASSWORD');
-      const data = mounts('postgres').find((m) => m.target === '/var/lib/postgresql/data');
-      assert.ok(data?.source, 'the data directory should be on a volume');
-      assert.ok(compose.volumes && data.source in compose.volumes, `volume ${data.source} should be declared at the top level`);
-    });
-
-    it('is healthy only when pg_isready reaches the attendance database as its user', () => {
-      const env = environment('postgres');
-      const args = healthcheckArgs('postgres').join(' ');
-      assert.match(args, /\bpg_isready\b/);
-      assert.match(args, new RegExp(`-U ${envVar(env, 'POSTGRES_USER')}\\b`));
-      assert.match(args, new RegExp(`-d ${envVar(env, 'POSTGRES_DB')}\\b`));
-    });
+  it('starts the hub only once PostgreSQL and Redis are healthy and the Liquibase migration has completed successfully', () => {
+    assert.ok(waitsFor('hub', 'postgres', 'service_healthy'), 'hub → postgres healthy');
+    assert.ok(waitsFor('hub', 'redis', 'service_healthy'), 'hub → redis healthy');
+    assert.ok(waitsFor('hub', 'liquibase', 'service_completed_successfully'), 'hub → liquibase completed');
+    assert.ok(waitsFor('liquibase', 'postgres', 'service_healthy'), 'liquibase → postgres healthy');
+    // A one-shot job: restarted, it would never have "completed".
+    assert.ok([undefined, 'no'].includes(service('liquibase').restart));
   });
 
-  describe('redis', () => {
-    it('runs Redis 7 and is checked with redis-cli ping', () => {
-      assert.match(service('redis').image!, /^redis:7(?:[.-]|$)/);
-      assert.match(healthcheckArgs('redis').join(' '), /\bredis-cli\b.*\bping\b/);
-    });
+  it('has a health check on every service another one waits to be healthy, and on the hub', () => {
+    const awaited = Object.values(compose.services).flatMap((s) =>
+      Object.entries(s.depends_on ?? {}).filter(([, d]) => d.condition === 'service_healthy').map(([dep]) => dep),
+    );
+    assert.ok(awaited.length > 0);
+    for (const name of new Set([...awaited, 'hub'])) healthcheck(name);
+  });
+
+  it('is healthy only once PostgreSQL takes TCP connections to the database, as the user, the others connect with', () => {
+    const env = environment('postgres');
+    const args = healthcheck('postgres');
+    const option = (flag: string) => args[args.indexOf(flag) + 1];
+    assert.ok(args.includes('pg_isready'), args.join(' '));
+    // The image's first-run init server listens on the socket only: a socket check would pass too early.
+    assert.ok(args.includes('-h') && !option('-h')!.startsWith('/'), 'checked over TCP, not the socket');
+    assert.equal(option('-U'), envVar(env, 'POSTGRES_USER'));
+    assert.equal(option('-d'), envVar(env, 'POSTGRES_DB'));
+    const data = mounts('postgres').find((m) => m.target === '/var/lib/postgresql/data');
+    assert.ok(data?.source && compose.volumes && data.source in compose.volumes, 'the data directory is on a named volume');
   });
 
   describe('liquibase', () => {
-    it('uses the same Liquibase major.minor as the pinned npm package', () => {
-      assert.match(service('liquibase').image!, /^liquibase\/liquibase:/);
-      const npmVersion = packageJson.dependencies.liquibase;
-      assert.ok(npmVersion, 'package.json should depend on liquibase');
-      const [major, minor] = npmVersion.replace(/^[~^]/, '').split('.');
-      assert.equal(`${major}.${minor}`, '4.28');
-      const [tagMajor, tagMinor] = imageTag('liquibase').split(/[.-]/);
-      assert.equal(`${tagMajor}.${tagMinor}`, `${major}.${minor}`);
-    });
-
-    it('mounts ./liquibase read-only and finds the changelog through its search path', () => {
+    it('mounts ./liquibase read-only where its search path finds the changelog the hub applies', () => {
       const env = environment('liquibase');
       const changelog = envVar(env, 'LIQUIBASE_COMMAND_CHANGELOG_FILE');
-      assert.equal(changelog, CHANGELOG_FILE, 'same changelog path as `npm run migrate`, so both record the same changeset ids');
-      const mount = mounts('liquibase').find((m) => m.source && path.resolve(repoRoot, m.source) === path.join(repoRoot, 'liquibase'));
-      assert.ok(mount, 'liquibase should mount ./liquibase');
+      assert.equal(changelog, CHANGELOG_FILE, 'the changelog path of `npm run migrate`, so both record the same changeset ids');
+      const mount = mounts('liquibase').find((m) => m.source === path.join(repoRoot, 'liquibase'));
+      assert.ok(mount, 'liquibase mounts ./liquibase');
       assert.equal(mount.mode, 'ro');
       assert.equal(envVar(env, 'LIQUIBASE_SEARCH_PATH'), mount.target);
-      assert.ok(fs.statSync(path.join(repoRoot, mount.source!, changelog)).isFile(), `${changelog} should exist in ./liquibase`);
+      assert.ok(fs.statSync(path.join(mount.source!, changelog)).isFile(), `${changelog} exists in ./liquibase`);
     });
 
-    it('updates the postgres service database as its user, once postgres is healthy, and then exits', () => {
+    it("updates the postgres service's database with its credentials, on the Liquibase line of the npm package", () => {
       const pgEnv = environment('postgres');
       const env = environment('liquibase');
-      const jdbc = envVar(env, 'LIQUIBASE_COMMAND_URL');
-      assert.match(jdbc, /^jdbc:postgresql:\/\//);
-      const url = new URL(jdbc.slice('jdbc:'.length));
+      const url = new URL(envVar(env, 'LIQUIBASE_COMMAND_URL').replace(/^jdbc:/, ''));
+      assert.equal(url.protocol, 'postgresql:');
       assert.equal(url.hostname, 'postgres');
       assert.equal(url.port || '5432', '5432');
       assert.equal(url.pathname, `/${pgEnv.POSTGRES_DB}`);
       assert.equal(env.LIQUIBASE_COMMAND_USERNAME, pgEnv.POSTGRES_USER);
       assert.equal(env.LIQUIBASE_COMMAND_PASSWORD, pgEnv.POSTGRES_PASSWORD);
       assert.deepEqual(commandArgs('liquibase'), ['update']);
-      assert.equal(condition('liquibase', 'postgres'), 'service_healthy');
-      assert.equal(service('liquibase').restart, 'no');
+      const majorMinor = (version: string) => version.replace(/^[~^]/, '').split(/[.-]/).slice(0, 2).join('.');
+      const tag = /^liquibase\/liquibase:(.+)$/.exec(service('liquibase').image ?? '')?.[1];
+      assert.ok(tag, service('liquibase').image);
+      assert.equal(majorMinor(tag), majorMinor(packageJson.dependencies.liquibase!));
     });
 
-    it('its settings, run by the npm package’s Liquibase 4.28, apply the changelog as the hub would', async function () {
+    it('its settings, run by the npm package’s Liquibase, apply the changelog as the hub would', async function () {
       this.timeout(120_000);
       const env = environment('liquibase');
       // Map the container's search path back to the host folder mounted there.
@@ -196,16 +189,13 @@ describe('docker-compose.yml', () => {
         .map((p) => {
           const mount = mounts('liquibase').find((m) => m.source && (p === m.target || p.startsWith(`${m.target}/`)));
           assert.ok(mount, `search path ${p} is not inside a mounted folder`);
-          return path.join(path.resolve(repoRoot, mount.source!), p.slice(mount.target.length));
+          return path.join(mount.source!, p.slice(mount.target.length));
         })
         .join(',');
       const db = await createEmptyDatabase();
       try {
         const { jdbc, username, password } = jdbcFromUrl(db.url);
-        const cli = path.join(
-          path.dirname(createRequire(import.meta.url).resolve('liquibase/package.json')),
-          'dist/liquibase/liquibase',
-        );
+        const cli = path.join(path.dirname(createRequire(import.meta.url).resolve('liquibase/package.json')), 'dist/liquibase/liquibase');
         const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIQUIBASE_')));
         const result = await run(cli, commandArgs('liquibase'), {
           ...inherited,
@@ -236,24 +226,9 @@ describe('docker-compose.yml', () => {
   });
 
   describe('hub', () => {
-    it('runs the mounted repository on Node 20 with its own node_modules', () => {
-      const hub = service('hub');
-      assert.equal(hub.image, 'node:20-bookworm-slim');
-      assert.match(packageJson.engines.node, /^>=\s*20\b/);
-      assert.equal(hub.working_dir, '/app');
-      const all = mounts('hub');
-      const app = all.find((m) => m.target === '/app');
-      assert.ok(app?.source && path.resolve(repoRoot, app.source) === repoRoot, 'the repository should be mounted at /app');
-      assert.ok(all.some((m) => m.source === null && m.target === '/app/node_modules'), '/app/node_modules should be an anonymous volume');
-      assert.match(commandArgs('hub').join(' '), /npm ci && (?:exec )?npm start/);
-    });
+    const t = useTestHub();
 
-    it('starts after Liquibase has finished and Redis is healthy', () => {
-      assert.equal(condition('hub', 'liquibase'), 'service_completed_successfully');
-      assert.equal(condition('hub', 'redis'), 'service_healthy');
-    });
-
-    it('connects to the postgres and redis services with their credentials, and does not migrate', () => {
+    it("reaches PostgreSQL and Redis as the compose services, with PostgreSQL's credentials, and leaves migrating to Liquibase", () => {
       const pgEnv = environment('postgres');
       const env = environment('hub');
       const db = new URL(envVar(env, 'DATABASE_URL'));
@@ -267,47 +242,44 @@ describe('docker-compose.yml', () => {
       assert.equal(redis.protocol, 'redis:');
       assert.equal(redis.hostname, 'redis');
       assert.equal(redis.port || '6379', '6379');
-      assert.equal(env.MIGRATE_ON_START, 'false');
+      assert.equal(loadConfig(env).MIGRATE_ON_START, false);
     });
 
-    it('has only settings the hub knows, all valid, and publishes the port it listens on', () => {
+    it('has only settings the hub knows, all valid, and listens on all interfaces on the port it publishes', () => {
       const env = environment('hub');
       const config = loadConfig(env); // throws ConfigError on a bad value
       const known = new Set(Object.keys(config)); // loadConfig keeps only its schema's keys
-      assert.deepEqual(Object.keys(env).filter((k) => !known.has(k)), [], 'unknown settings are silently ignored by the hub');
-      assert.equal(config.MIGRATE_ON_START, false);
-      assert.equal(config.HOST, '0.0.0.0');
-      assert.equal(config.DATABASE_URL, env.DATABASE_URL);
-      assert.equal(config.REDIS_URL, env.REDIS_URL);
-      const published = (service('hub').ports ?? []).map((p) => String(p).split(':').at(-1));
-      assert.ok(published.includes(String(config.PORT)), `ports ${JSON.stringify(service('hub').ports)} should publish ${config.PORT}`);
+      assert.deepEqual(Object.keys(env).filter((k) => !known.has(k)), [], 'the hub silently ignores unknown settings');
+      assert.equal(config.HOST, '0.0.0.0', 'reachable through the published port from outside the container');
+      const published = (service('hub').ports ?? []).filter((p) => p.published !== undefined).map((p) => p.target);
+      assert.ok(published.includes(config.PORT), `ports ${JSON.stringify(service('hub').ports)} publish ${config.PORT}`);
+    });
+
+    it('runs the mounted repository, with node_modules of its own, on a Node the package supports', () => {
+      const hub = service('hub');
+      const workdir = hub.working_dir;
+      assert.ok(workdir);
+      assert.ok(mounts('hub').some((m) => m.source === repoRoot && m.target === workdir), 'the repository is mounted at the working directory');
+      assert.ok(mounts('hub').some((m) => m.source === null && m.target === `${workdir}/node_modules`), "the host's node_modules are not the container's");
+      const nodeMajor = Number(/^node:(\d+)/.exec(hub.image ?? '')?.[1]);
+      const supported = Number(/^>=\s*(\d+)/.exec(packageJson.engines.node)?.[1]);
+      assert.ok(nodeMajor >= supported, `${hub.image} for engines ${packageJson.engines.node}`);
     });
 
     it('its healthcheck passes against a running hub and fails when nothing listens', async function () {
-      this.timeout(60_000);
-      const args = healthcheckArgs('hub');
-      assert.equal(args[0], 'CMD');
-      assert.equal(args[1], 'node');
-      const script = args[args.indexOf('-e') + 1];
-      assert.ok(args.includes('-e') && script, 'the healthcheck should run a node -e script');
-      const config = loadConfig(environment('hub'));
+      this.timeout(30_000);
+      const args = healthcheck('hub');
+      assert.deepEqual(args.slice(0, 3), ['CMD', 'node', '-e']);
+      const script = args[3]!;
       const target = /https?:\/\/[^'"`\s]+/.exec(script)?.[0];
-      assert.ok(target, 'the healthcheck script should fetch a URL');
+      assert.ok(target, 'the healthcheck script fetches a URL');
       const url = new URL(target);
       assert.equal(url.hostname, '127.0.0.1');
-      assert.equal(url.port, String(config.PORT));
+      assert.equal(url.port, String(loadConfig(environment('hub')).PORT));
 
-      const database = await createTestDatabase();
-      const hub = await startTestHub({ db: database.db });
-      try {
-        const healthy = await run(process.execPath, ['-e', script.replace(target, `${hub.url}${url.pathname}`)], process.env);
-        assert.equal(healthy.code, 0, healthy.output);
-      } finally {
-        await hub.stop();
-        await database.drop();
-      }
-      const port = new URL(hub.url).port; // closed now
-      const unhealthy = await run(process.execPath, ['-e', script.replace(target, `http://127.0.0.1:${port}${url.pathname}`)], process.env);
+      const healthy = await run(process.execPath, ['-e', script.replace(target, `${t.hub.url}${url.pathname}`)]);
+      assert.equal(healthy.code, 0, healthy.output);
+      const unhealthy = await run(process.execPath, ['-e', script.replace(target, `http://127.0.0.1:${await freePort()}${url.pathname}`)]);
       assert.equal(unhealthy.code, 1, unhealthy.output);
     });
   });

@@ -5,8 +5,10 @@ import { startHub, type Faults, type Hub } from '../../server/hub.js';
 import { connectRedis, type RedisClients } from '../../server/redis.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { dropKeys, requireRedis, uniquePrefix } from './redis.js';
+import { startOwnRedis, type OwnRedis } from './redisServer.js';
 
-export type TestHub = Hub & { stop(): Promise<void> };
+/** A node, with its Redis clients (null without Redis) for tests that watch the adapter's connections. */
+export type TestHub = Hub & { redis: RedisClients | null; stop(): Promise<void> };
 
 /**
  * One hub node on an ephemeral port over the given database. With redisUrl it joins the other nodes
@@ -24,11 +26,17 @@ export async function startTestHub(opts: { db: Knex; redisUrl?: string; prefix?:
   const logger = pino({ level: config.LOG_LEVEL });
   const redis: RedisClients | null = opts.redisUrl ? await connectRedis(opts.redisUrl, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : null;
   const hub = await startHub({ config, logger, db: opts.db, redis, faults: opts.faults });
+  let stopped: Promise<void> | undefined;
   return {
     ...hub,
-    async stop() {
-      await hub.close();
-      await redis?.close();
+    redis,
+    // Once: a test may stop a node itself (a node that dies) before the set-up stops them all.
+    stop() {
+      stopped ??= (async () => {
+        await hub.close();
+        await redis?.close();
+      })();
+      return stopped;
     },
   };
 }
@@ -52,33 +60,56 @@ export function useTestHub(opts: { seed?: (db: Knex) => Promise<void>; env?: Rec
   return ctx;
 }
 
-export type TwoNodes = { tdb: TestDatabase; a: TestHub; b: TestHub; redisUrl: string; prefix: string; stop(): Promise<void> };
+export type Nodes = {
+  tdb: TestDatabase;
+  nodes: TestHub[];
+  redisUrl: string;
+  prefix: string;
+  /** The Redis of the nodes' own when asked for (ownRedis), which the test may stop and start. */
+  ownRedis: OwnRedis | null;
+  stop(): Promise<void>;
+};
 
 /**
- * Two hub nodes over one test database (seeded first) and the machine's Redis, under a prefix of their
- * own, as two processes would be. `stop` ends both, drops the database and removes the keys. Pending
- * without REDIS_URL (failing under CI): call it from a `before(function () {…})`.
+ * `count` hub nodes over one test database (seeded first) and one Redis, under a prefix of their own,
+ * as that many processes would be: the machine's Redis, or with `ownRedis` a redis-server of the
+ * test's own. `faults(i)` are node i's. `stop` ends the nodes, drops the database and removes the keys
+ * (or the own Redis). Pending without REDIS_URL (failing under CI): call it from a `before(function () {…})`.
  */
-export async function startTwoNodes(ctx: Mocha.Context, label: string, seed?: (db: Knex) => Promise<void>): Promise<TwoNodes> {
-  const redisUrl = requireRedis(ctx);
+export async function startNodes(
+  ctx: Mocha.Context,
+  label: string,
+  opts: { count: number; seed?: (db: Knex) => Promise<void>; ownRedis?: boolean; faults?: (i: number) => Faults | undefined },
+): Promise<Nodes> {
+  const sharedUrl = requireRedis(ctx);
   const tdb = await createTestDatabase();
-  await seed?.(tdb.db);
+  const nodes: TestHub[] = [];
+  const ownRedis = opts.ownRedis ? await startOwnRedis() : null;
+  const redisUrl = ownRedis?.url ?? sharedUrl;
   const prefix = uniquePrefix(label);
-  const a = await startTestHub({ db: tdb.db, redisUrl, prefix });
-  const b = await startTestHub({ db: tdb.db, redisUrl, prefix });
-  return {
-    tdb,
-    a,
-    b,
-    redisUrl,
-    prefix,
-    async stop() {
-      await a.stop();
-      await b.stop();
-      await tdb.drop();
-      await dropKeys(redisUrl, prefix);
-    },
+  const stop = async () => {
+    for (const node of nodes) await node.stop();
+    await tdb.drop();
+    if (ownRedis) await ownRedis.stop();
+    else await dropKeys(redisUrl, prefix);
   };
+  // A start that fails leaves nothing behind (an own redis-server would keep mocha running).
+  try {
+    await opts.seed?.(tdb.db);
+    for (let i = 0; i < opts.count; i++) nodes.push(await startTestHub({ db: tdb.db, redisUrl, prefix, faults: opts.faults?.(i) }));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { tdb, nodes, redisUrl, prefix, ownRedis, stop };
+}
+
+export type TwoNodes = Omit<Nodes, 'nodes'> & { a: TestHub; b: TestHub };
+
+/** Two nodes (see startNodes) on the machine's Redis, or with `ownRedis` on one of the test's own. */
+export async function startTwoNodes(ctx: Mocha.Context, label: string, seed?: (db: Knex) => Promise<void>, opts: { ownRedis?: boolean } = {}): Promise<TwoNodes> {
+  const { nodes, ...rest } = await startNodes(ctx, label, { count: 2, seed, ...opts });
+  return { ...rest, a: nodes[0]!, b: nodes[1]! };
 }
 
 /** fetch against a hub with JSON in and out. */
