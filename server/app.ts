@@ -1,20 +1,36 @@
+import cors from '@koa/cors';
 import Router from '@koa/router';
 import Koa from 'koa';
+import helmet from 'koa-helmet';
+import type { Authenticator } from './auth/authenticate.js';
+import { authenticateRequests } from './auth/rest.js';
 import type { Config } from './config.js';
 import type { Logger, RepeatLog } from './logger.js';
 import { errorHandler } from './middleware/errors.js';
 import { jsonBody } from './middleware/jsonBody.js';
+import { rateLimiters } from './middleware/rateLimit.js';
+import { requestId } from './middleware/requestId.js';
 import { requestLog } from './middleware/requestLog.js';
-import { attendanceRouter } from './routes/attendance/attendance.js';
+import { attendanceRouter, healthRouter } from './routes/attendance/attendance.js';
+import { auditRouter } from './routes/audit/audit.js';
+import { authRouter, loginRouter } from './routes/auth/auth.js';
 import { checkinsRouter } from './routes/checkins/checkins.js';
 import { employeesRouter } from './routes/employees/employees.js';
 import { presenceRouter } from './routes/presence/presence.js';
 import { reportsRouter } from './routes/reports/reports.js';
 import { sitesRouter } from './routes/sites/sites.js';
+import type { HubState } from './routes/state.js';
+import { tokensRouter } from './routes/tokens/tokens.js';
+import { usersRouter } from './routes/users/users.js';
+import type { RedisClients } from './redis.js';
 import type { Services } from './services/index.js';
 
-/** The REST pipeline: log → errors → routes. Builds the app; never listens. */
-export function createApp(deps: { config: Config; logger: Logger; log: RepeatLog; services: Services }): Koa {
+/**
+ * The REST pipeline: request id → log → errors → security headers → CORS → per-IP rate → the open
+ * routes (health, sign-in) → who is asking → per-credential rate → everything else. Builds the app;
+ * never listens.
+ */
+export function createApp(deps: { config: Config; logger: Logger; log: RepeatLog; services: Services; authenticator: Authenticator; redis: RedisClients | null }): Koa {
   const { config, logger, log, services } = deps;
   const app = new Koa();
   app.proxy = false;
@@ -25,18 +41,41 @@ export function createApp(deps: { config: Config; logger: Logger; log: RepeatLog
     if (clientGone) logger.debug({ code: err.code, message: err.message }, 'client went away mid-response');
     else log('error', `response:${err.message}`, { err: { message: err.message, code: err.code, stack: err.stack } }, 'response failed after it started');
   });
+  const allowed = new Set(config.CORS_ORIGINS);
+  const limits = rateLimiters({
+    redis: deps.redis?.client ?? null,
+    prefix: config.REDIS_PREFIX,
+    limits: { windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, perToken: config.RATE_LIMIT_PER_TOKEN, perIp: config.RATE_LIMIT_PER_IP },
+  });
+  app.use(requestId());
   app.use(requestLog(logger));
   app.use(errorHandler(log));
+  // An API answers JSON: nothing in it may run, frame or be framed.
+  app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
+  app.use(cors({ origin: (ctx) => (allowed.has(ctx.get('Origin')) ? ctx.get('Origin') : ''), credentials: true, exposeHeaders: ['X-Request-Id', 'Retry-After'] }));
+  app.use(limits.ip());
+
   const body = jsonBody({ limitBytes: config.BODY_LIMIT_BYTES, timeoutMs: config.BODY_TIMEOUT_MS });
-  // One router over all routes: a request is matched once, not by each feature's router in turn.
-  const api = new Router();
+  const cookie = { secure: config.SESSION_COOKIE_SECURE };
+  const open = new Router();
+  for (const router of [healthRouter({ health: services.health }), loginRouter({ sessions: services.sessions, body, cookie })]) open.use(router.routes());
+  app.use(open.routes()).use(open.allowedMethods({ throw: true }));
+
+  app.use(authenticateRequests({ authenticator: deps.authenticator, corsOrigins: config.CORS_ORIGINS, legacyAnonymous: config.LEGACY_ANONYMOUS }));
+  app.use(limits.credential());
+  // One router over the rest: a request is matched once, not by each feature's router in turn.
+  const api = new Router<HubState>();
   for (const router of [
-    attendanceRouter({ records: services.records, health: services.health, body }),
+    attendanceRouter({ records: services.records, body }),
     checkinsRouter({ checkins: services.checkins, body }),
     sitesRouter({ sites: services.sites, body }),
     employeesRouter({ employees: services.employees, body }),
     presenceRouter({ presence: services.presence }),
     reportsRouter({ reports: services.reports }),
+    authRouter({ sessions: services.sessions, cookie }),
+    tokensRouter({ tokens: services.tokens, body }),
+    usersRouter({ users: services.users, body }),
+    auditRouter({ audit: services.audit }),
   ])
     api.use(router.routes());
   app.use(api.routes()).use(api.allowedMethods({ throw: true }));

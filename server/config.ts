@@ -48,15 +48,63 @@ const schema = z.object({
   // Wrong PINs a badge may have in one window before it is refused until the window ends.
   PIN_ATTEMPTS_MAX: z.coerce.number().int().min(1).max(1000).default(5),
   PIN_ATTEMPTS_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
+  // Who may ask. ADMIN_TOKEN provisions the first admin's API token (scripts, compose); without it the
+  // hub makes one at first start and logs it once. AUTH_ENABLED=false (loopback only) lets anyone act
+  // as an admin: for local experiments and benchmarks, never for a hub others can reach.
+  ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').max(256).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
+  AUTH_ENABLED: flag.default(true),
+  SESSION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(12),
+  // Signed-in sessions send their cookie only over HTTPS when true (set it behind TLS).
+  SESSION_COOKIE_SECURE: flag.default(false),
+  // How long a node trusts a credential it has looked up before asking PostgreSQL again; a revocation
+  // reaches every node at once through Redis, and within this on a node Redis could not tell.
+  AUTH_CACHE_SECONDS: z.coerce.number().int().min(1).max(300).default(5),
+  // The older Attendance API's clients sent no credentials: let them use its five routes anonymously.
+  LEGACY_ANONYMOUS: flag.default(false),
+  // Wrong passwords: each one slows the next answer for that user and IP; past these counts within the
+  // window they are refused until it ends.
+  LOGIN_FAILURES_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
+  LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(20),
+  LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
+  // Requests per window, per credential and per client IP (shared by all nodes through Redis).
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  RATE_LIMIT_PER_TOKEN: z.coerce.number().int().min(1).max(10_000_000).default(1000),
+  RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).max(10_000_000).default(2000),
+  // Sockets (per node), socket events and socket payloads.
+  SOCKETS_PER_TOKEN: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  SOCKETS_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(500),
+  SOCKET_EVENTS_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(20),
+  SOCKET_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+  // Browser origins allowed to call the API and open sockets with credentials (comma-separated); none by default.
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(z.url())),
+  // Single sign-on, optional: bearer JWTs from this issuer, verified with its JWKS (set both or neither;
+  // auth/jwt.ts checks). The claims named here give the actor's role, sites and name.
+  AUTH_JWT_ISSUER: url(['https:', 'http:']).optional(),
+  AUTH_JWT_JWKS_URL: url(['https:', 'http:']).optional(),
+  AUTH_JWT_AUDIENCE: z.string().min(1).max(1000).optional(),
+  AUTH_JWT_ROLE_CLAIM: z.string().min(1).max(200).default('role'),
+  AUTH_JWT_SITES_CLAIM: z.string().min(1).max(200).default('sites'),
+  AUTH_JWT_NAME_CLAIM: z.string().min(1).max(200).default('name'),
 });
 
 export type Config = Readonly<z.infer<typeof schema> & { DATA_DIR: string }>;
 
-// Node refuses a headers timeout longer than the whole request's.
-const checked = schema.refine((c) => c.HTTP_HEADERS_TIMEOUT_MS <= c.HTTP_REQUEST_TIMEOUT_MS, {
-  path: ['HTTP_HEADERS_TIMEOUT_MS'],
-  message: 'must not be longer than HTTP_REQUEST_TIMEOUT_MS',
-});
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+const checked = schema
+  // Node refuses a headers timeout longer than the whole request's.
+  .refine((c) => c.HTTP_HEADERS_TIMEOUT_MS <= c.HTTP_REQUEST_TIMEOUT_MS, {
+    path: ['HTTP_HEADERS_TIMEOUT_MS'],
+    message: 'must not be longer than HTTP_REQUEST_TIMEOUT_MS',
+  })
+  .refine((c) => c.AUTH_ENABLED || LOOPBACK.has(c.HOST), {
+    path: ['AUTH_ENABLED'],
+    message: 'may be false only with HOST=127.0.0.1 (or ::1, localhost): without it anyone who can reach the hub is an admin',
+  });
 
 export class ConfigError extends Error {}
 

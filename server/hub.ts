@@ -7,8 +7,12 @@ import type { Config } from './config.js';
 import type { Knex } from './db/knex.js';
 import { createPublisher, type Faults } from './events/publisher.js';
 import { createEventStream, type EventStream } from './events/stream.js';
+import { createAuthenticator } from './auth/authenticate.js';
+import { createJwtVerifier, jwtSettings } from './auth/jwt.js';
+import { createRevocations } from './auth/revocations.js';
 import { createHttpServer } from './http/server.js';
 import { createRepeatLog, type Logger } from './logger.js';
+import { authenticateSockets } from './realtime/auth.js';
 import { createDelivery } from './realtime/delivery.js';
 import { handleKioskCheckins } from './realtime/kiosk.js';
 import { announcer, attachRealtime, createRealtime, type HubIo } from './realtime/server.js';
@@ -30,11 +34,21 @@ export async function startHub(deps: { config: Config; logger: Logger; db: Knex;
   const { config, logger, db, redis } = deps;
   const server = createHttpServer(config);
   const log = createRepeatLog(logger);
-  const io = createRealtime({ logger, redis, prefix: config.REDIS_PREFIX });
-  const publisher = createPublisher({ announce: redis ? announcer(io, redis.pub) : undefined, faults: deps.faults });
+  const io = createRealtime({ logger, redis, prefix: config.REDIS_PREFIX, corsOrigins: config.CORS_ORIGINS, maxPayloadBytes: config.SOCKET_MAX_PAYLOAD_BYTES });
+  const publisher = createPublisher({ announce: redis ? announcer(io, redis.pub, 'hub:events') : undefined, faults: deps.faults });
+  const revocations = createRevocations({ announce: redis ? announcer(io, redis.pub, 'hub:revoked') : undefined });
   const store = redis ? new RedisStore(redis.client, config.REDIS_PREFIX) : new MemoryStore();
   const cache = createCache(store, config.CACHE_TTL_SECONDS, log);
-  const services = createServices({ config, db, cache, publisher, redis: redis?.client ?? null, redisEnabled: redis !== null });
+  const services = createServices({ config, db, cache, publisher, revocations, redis: redis?.client ?? null, redisEnabled: redis !== null });
+  const jwt = jwtSettings(config);
+  const authenticator = createAuthenticator({
+    credentials: services.credentials,
+    jwt: jwt && createJwtVerifier(jwt),
+    cacheMs: config.AUTH_CACHE_SECONDS * 1000,
+    revocations,
+    enabled: config.AUTH_ENABLED,
+  });
+  io.on('hub:revoked', revocations.received);
 
   const stream = createEventStream({ readAfter: services.feed.after, readHead: services.feed.head, logger });
   publisher.onPublish(stream.offer);
@@ -44,9 +58,16 @@ export async function startHub(deps: { config: Config; logger: Logger; db: Knex;
   stream.subscribe(createDelivery(io));
   await stream.start();
 
+  const sockets = authenticateSockets(io, {
+    authenticator,
+    corsOrigins: config.CORS_ORIGINS,
+    revocations,
+    log,
+    limits: { perToken: config.SOCKETS_PER_TOKEN, perIp: config.SOCKETS_PER_IP, eventsPerSecond: config.SOCKET_EVENTS_PER_SECOND, recheckMs: config.AUTH_CACHE_SECONDS * 1000 },
+  });
   handleSubscriptions(io, { feed: services.feed, presence: services.presence, stream, log });
   handleKioskCheckins(io, { checkins: services.checkins, log });
-  server.on('request', createApp({ config, logger, log, services }).callback());
+  server.on('request', createApp({ config, logger, log, services, authenticator, redis }).callback());
   attachRealtime(io, server);
 
   await new Promise<void>((resolve, reject) => {
@@ -68,6 +89,7 @@ export async function startHub(deps: { config: Config; logger: Logger; db: Knex;
       server.closeIdleConnections();
       await services.ledger.drain();
       await stream.stop();
+      sockets.stop();
       io.close();
       const force = setTimeout(() => server.closeAllConnections(), 5000).unref();
       await closed;

@@ -1,10 +1,13 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
-import { createDb } from './db/knex.js';
+import { createDb, type Knex } from './db/knex.js';
 import { migrate } from './db/liquibase.js';
 import { startHub } from './hub.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 import { connectRedis, redacted } from './redis.js';
+import { ensureAdmin } from './services/bootstrap.js';
 
 /** Boot: config → database (+ migrations) → redis → hub; Ctrl-C undoes it in reverse order. */
 async function main(config: Config): Promise<void> {
@@ -38,6 +41,7 @@ async function main(config: Config): Promise<void> {
       logger,
     );
     cleanup.push(() => db.destroy());
+    await firstAdmin(db, config, embedded !== null, logger);
 
     let redis = null;
     if (config.REDIS_URL) {
@@ -48,6 +52,8 @@ async function main(config: Config): Promise<void> {
       logger.info('no REDIS_URL: running as a single node (in-memory Socket.IO adapter and cache)');
     }
 
+    if (!config.AUTH_ENABLED) logger.warn({ host: config.HOST }, 'AUTH_ENABLED=false: anyone who reaches this hub acts as an admin');
+    if (config.LEGACY_ANONYMOUS) logger.warn("LEGACY_ANONYMOUS=true: the older API's create and search routes take requests without credentials");
     const hub = await startHub({ config, logger, db, redis });
     cleanup.push(hub.close);
     logger.info({ url: hub.url }, 'attendance hub is listening');
@@ -65,6 +71,23 @@ async function main(config: Config): Promise<void> {
       void shutdown(0);
     });
   }
+}
+
+/**
+ * A database nobody can administer gets an admin token: ADMIN_TOKEN's, or a random one, logged once
+ * and, for the embedded default, written where the README says (DATA_DIR/admin-token, mode 0600).
+ */
+async function firstAdmin(db: Knex, config: Config, embedded: boolean, logger: Logger): Promise<void> {
+  const made = await ensureAdmin(db, config.ADMIN_TOKEN);
+  if (made.made === 'from ADMIN_TOKEN') logger.info('first start: ADMIN_TOKEN is now an admin API token');
+  if (made.made === 'nothing' && made.adminTokenUnknown) logger.warn('ADMIN_TOKEN is set but admins already exist: it is not a token of this hub and was not added');
+  if (made.made !== 'generated') return;
+  const file = path.join(config.DATA_DIR, 'admin-token');
+  if (embedded) await fs.writeFile(file, `${made.secret}\n`, { mode: 0o600 });
+  logger.warn(
+    { adminToken: made.secret, ...(embedded ? { file } : {}) },
+    'first start: made an admin API token; it is shown only now (send it as Authorization: Bearer <token>)',
+  );
 }
 
 try {

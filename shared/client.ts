@@ -5,9 +5,13 @@ import type { Checkin, CheckinInput, ErrorBody, SubscribeAck } from './schemas.j
 export type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 type SocketSettings = Partial<ManagerOptions & SocketOptions>;
 
-function connect(url: string, settings?: SocketSettings): HubSocket {
+/**
+ * A socket to the hub. With a token it authenticates with it (a device or an integration); without,
+ * the browser's session cookie does (a signed-in page the hub serves).
+ */
+function connect(url: string, token: string | undefined, settings?: SocketSettings): HubSocket {
   // WebSocket first; long-polling only as a fallback (it needs sticky routing across nodes).
-  return io(url, { transports: ['websocket', 'polling'], ...settings });
+  return io(url, { transports: ['websocket', 'polling'], ...(token === undefined ? {} : { auth: { token } }), ...settings });
 }
 
 export type DashboardClient = {
@@ -26,6 +30,8 @@ export type DashboardClient = {
  */
 export function createDashboardClient(opts: {
   url: string;
+  /** An API token (a wall screen's); without one, the session cookie. */
+  token?: string;
   sites?: string[];
   employees?: string[];
   since?: number;
@@ -34,7 +40,7 @@ export function createDashboardClient(opts: {
   onError?: (error: ErrorBody) => void;
   socket?: SocketSettings;
 }): DashboardClient {
-  const socket = connect(opts.url, opts.socket);
+  const socket = connect(opts.url, opts.token, opts.socket);
   let lastSeq = opts.since;
   let filter: { sites?: string[]; employees?: string[] } = { sites: opts.sites, employees: opts.employees };
 
@@ -82,8 +88,8 @@ export type KioskClient = {
   close(): void;
 };
 
-export function createKioskClient(opts: { url: string; timeoutMs?: number; attempts?: number; socket?: SocketSettings }): KioskClient {
-  const socket = connect(opts.url, opts.socket);
+export function createKioskClient(opts: { url: string; token?: string; timeoutMs?: number; attempts?: number; socket?: SocketSettings }): KioskClient {
+  const socket = connect(opts.url, opts.token, opts.socket);
   const timeoutMs = opts.timeoutMs ?? 5000;
   const attempts = opts.attempts ?? 3;
   return {

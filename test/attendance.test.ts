@@ -120,7 +120,7 @@ describe('health when PostgreSQL is unreachable', () => {
     const { createDb } = await import('../server/db/knex.js');
     const { pino } = await import('pino');
     const db = createDb('postgres://postgres@127.0.0.1:1/none', { poolMax: 2 }, pino({ level: 'silent' }));
-    const hub = await startTestHub({ db });
+    const hub = await startTestHub({ db, admin: false });
     try {
       const res = await api(hub, 'GET', '/api/v1/attendance/health');
       assert.equal(res.status, 503);

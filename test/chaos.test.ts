@@ -45,7 +45,7 @@ describe('chaos: gap-free delivery across nodes, node death and a Redis restart'
 
     // The dashboard watches site S1 and one employee of S2, first on node A.
     const filter = { sites: ['S1'], employees: ['E1'] };
-    const first = recordDashboard(a.url, filter);
+    const first = recordDashboard(a, filter);
     dashboards.push(first);
     await until(() => first.acks.length === 1, 10_000, 'first subscribe');
     const startSeq = first.acks[0]!.seq;
@@ -55,7 +55,7 @@ describe('chaos: gap-free delivery across nodes, node death and a Redis restart'
     let redisDown = false;
     let takenWhileDown = 0;
     const post = async (node: TestHub, body: unknown) => {
-      const res = await fetch(`${node.url}/api/v1/checkins`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${node.url}/api/v1/checkins`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${node.adminToken}` }, body: JSON.stringify(body) });
       if (res.status >= 500) throw new Error(`HTTP ${res.status}`);
       return res.status;
     };
@@ -86,7 +86,7 @@ describe('chaos: gap-free delivery across nodes, node death and a Redis restart'
       await until(() => done >= 1000, 60_000, '1,000 check-ins');
       // Move the dashboard to node B, resuming from the last seq it has.
       first.client.close();
-      const moved = recordDashboard(b.url, { ...filter, since: first.client.lastSeq });
+      const moved = recordDashboard(b, { ...filter, since: first.client.lastSeq });
       dashboards.push(moved);
 
       await until(() => done >= 2000, 60_000, '2,000 check-ins');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { hashPin } from '../server/services/pin.js';
+import { hashSecret as hashPin } from '../server/crypto.js';
 import { makeEmployee, makeSite } from './support/factories.js';
 import { api, useTestHub } from './support/hub.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { findEmployeeByBadge } from '../server/repositories/employees.js';
-import { verifyPin } from '../server/services/pin.js';
+import { verifySecret as verifyPin } from '../server/crypto.js';
 import { makeSite } from './support/factories.js';
 import { api, useTestHub } from './support/hub.js';
 
@@ -156,9 +156,9 @@ describe('employees over REST', () => {
     assert.equal((await row('E2')).active, false);
   });
 
-  it('findEmployeeByBadge gives the kiosk the holder, its state and PIN hash', async () => {
+  it('findEmployeeByBadge gives the kiosk the holder, its name, state and PIN hash', async () => {
     const holder = await findEmployeeByBadge(t.tdb.db, 'B-1');
-    assert.deepEqual({ ...holder, pinHash: undefined }, { id: 'E1', siteId: 'S1', active: true, pinHash: undefined });
+    assert.deepEqual({ ...holder, pinHash: undefined }, { id: 'E1', name: 'Ann', siteId: 'S1', active: true, pinHash: undefined });
     assert.equal(await verifyPin('1234', holder!.pinHash!), true);
     assert.equal(await findEmployeeByBadge(t.tdb.db, 'no-such-badge'), undefined);
   });

@@ -467,7 +467,7 @@ describe('faults', function () {
 
     it('does the same for socket check-ins (socket.io-client defaults)', async () => {
       const expect = new Expectations();
-      const socket = connectSocket(d.hub.url);
+      const socket = connectSocket(d.hub.url, { auth: { token: d.hub.adminToken } });
       try {
         await new Promise((resolve, reject) => socket.once('connect', () => resolve(undefined)).once('connect_error', reject));
         const punches = ids('K', 15).map((employeeId, i) => ({
@@ -512,7 +512,7 @@ describe('faults', function () {
       env: { BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS), HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), HTTP_REQUEST_TIMEOUT_MS: '5000' },
     });
     const head = (length: number) =>
-      `POST /api/v1/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+      `POST /api/v1/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${d.hub.adminToken}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
 
     it('answers a body that never comes with 408 request_timeout, within the body timeout', async () => {
       const expect = new Expectations();
@@ -567,7 +567,7 @@ describe('faults', function () {
         const text = rawJson({ employeeId: 'F0', type: 'toggle', eventId });
         const answer = await rawHttp(
           d.hub.port,
-          (s) => s.write(`POST /api/v1/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${text.length}\r\n\r\n${text}`),
+          (s) => s.write(`POST /api/v1/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${d.hub.adminToken}\r\nContent-Type: application/json\r\nContent-Length: ${text.length}\r\n\r\n${text}`),
           5000,
         );
         d.ledger.note(eventId, text, answer);

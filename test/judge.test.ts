@@ -6,6 +6,8 @@ import { insertPunch, judgeGroup, judgePunch, takeOutMisfits, type GroupItem, ty
 
 const H = 3600_000;
 const L = 16 * H;
+/** An admin's authority: every site; the audit log's who. */
+const ADMIN = { scope: 'all' as const, who: { actorKind: 'token' as const, actorId: 'test', actorRole: 'admin' as const, ip: null, requestId: null } };
 const T0 = Date.parse('2026-11-20T00:00:00.000Z');
 const at = (hours: number) => new Date(T0 + hours * H).toISOString();
 
@@ -28,9 +30,10 @@ function state(timeline: Checkin[] = [], more: Partial<GroupState> = {}): GroupS
     head: 100,
     now: new Date(T0 + 24 * H),
     employees: new Map([
-      ['A', { id: 'A', siteId: 'S1', active: true }],
-      ['B', { id: 'B', siteId: null, active: true }],
-      ['Z', { id: 'Z', siteId: 'S1', active: false }],
+      ['A', { id: 'A', siteId: 'S1', active: true, hasPin: false }],
+      ['B', { id: 'B', siteId: null, active: true, hasPin: false }],
+      ['Z', { id: 'Z', siteId: 'S1', active: false, hasPin: false }],
+      ['P', { id: 'P', siteId: 'S2', active: true, hasPin: true }],
     ]),
     sites: new Map([
       ['S1', true],
@@ -45,7 +48,7 @@ function state(timeline: Checkin[] = [], more: Partial<GroupState> = {}): GroupS
 
 let n = 0;
 const punch = (type: Punch['type'], hours: number, more: Partial<Punch> = {}): GroupItem => ({
-  punch: { eventId: `10000000-0000-4000-8000-${String(++n).padStart(12, '0')}`, employeeId: 'A', deviceId: null, type, occurredAt: at(hours), ...more },
+  punch: { eventId: `10000000-0000-4000-8000-${String(++n).padStart(12, '0')}`, employeeId: 'A', deviceId: null, type, occurredAt: at(hours), needsPin: false, ...ADMIN, ...more },
 });
 
 /** Each item's outcome as a word: the stored type, `duplicate`, or the error code. */
@@ -125,7 +128,7 @@ describe('the check-in judge (pure: no database, no clock)', () => {
     });
 
     it('nobody checks in at a closed site, named or their own, but a session opened there can close', () => {
-      const closedHome = state([], { employees: new Map([['A', { id: 'A', siteId: 'S0', active: true }]]) });
+      const closedHome = state([], { employees: new Map([['A', { id: 'A', siteId: 'S0', active: true, hasPin: false }]]) });
       assert.deepEqual(outcomes([punch('in', 8)], closedHome).words, ['site_inactive']);
       assert.deepEqual(outcomes([punch('in', 8, { siteId: 'S0' })]).words, ['site_inactive']);
       const opened = state([stored(1, 'in', 8, { siteId: 'S0' })]);
@@ -148,7 +151,7 @@ describe('the check-in judge (pure: no database, no clock)', () => {
 
   describe('what a group writes', () => {
     it('check-ins take consecutive seqs after the head, then one presence change per employee, then records', () => {
-      const items: GroupItem[] = [punch('in', 8), punch('out', 9), punch('in', 20, { employeeId: 'B' }), { record: { id: 'A', name: 'Ann', status: 'present', date: '2026-11-20' } }];
+      const items: GroupItem[] = [punch('in', 8), punch('out', 9), punch('in', 20, { employeeId: 'B' }), { record: { id: 'A', name: 'Ann', status: 'present', date: '2026-11-20' }, ...ADMIN }];
       const { words, judged } = outcomes(items);
       assert.deepEqual(words, ['in', 'out', 'in', 'record']);
       const { write } = judged;
@@ -185,7 +188,7 @@ describe('the check-in judge (pure: no database, no clock)', () => {
     });
 
     it('two records of one employee and day in a group: both get events, the later one is the row', () => {
-      const record = (status: string): GroupItem => ({ record: { id: 'N', name: 'New', status, date: '2026-11-20' } });
+      const record = (status: string): GroupItem => ({ record: { id: 'N', name: 'New', status, date: '2026-11-20' }, ...ADMIN });
       const { judged } = outcomes([record('absent'), record('present')]);
       assert.deepEqual(judged.write.events.map((e) => [e.seq, e.siteId]), [
         [101, null],

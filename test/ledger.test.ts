@@ -12,6 +12,8 @@ import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { makeEmployee, makeSite, storeCheckins } from './support/factories.js';
 
 const SHIFT = 16 * 3600_000;
+/** An admin's authority: every site; the audit log's who. */
+const ADMIN = { scope: 'all' as const, who: { actorKind: 'token' as const, actorId: 'test', actorRole: 'admin' as const, ip: null, requestId: null } };
 
 /** A commit group driven directly: which path each group took, and what each punch got. */
 describe('the ledger: commit groups against PostgreSQL', () => {
@@ -37,6 +39,8 @@ describe('the ledger: commit groups against PostgreSQL', () => {
     },
   });
   const punch = (employeeId: string, type: Punch['type'] = 'toggle', more: Partial<Punch> = {}): Punch => ({
+    ...ADMIN,
+    needsPin: false,
     eventId: randomUUID(),
     employeeId,
     deviceId: null,
@@ -125,7 +129,7 @@ describe('the ledger: commit groups against PostgreSQL', () => {
       const { write } = await commitGroup(spy, group().map((p) => ({ punch: p })), SHIFT, known);
       live.push(...write.events.map((e) => JSON.stringify(present(e))));
     }
-    const { write } = await commitGroup(spy, [{ record: { id: 'I', name: 'Ida', status: 'present', date: '2026-11-20' } }], SHIFT, known);
+    const { write } = await commitGroup(spy, [{ record: { id: 'I', name: 'Ida', status: 'present', date: '2026-11-20' }, ...ADMIN }], SHIFT, known);
     live.push(...write.events.map((e) => JSON.stringify(present(e))));
     assert.ok(paths.includes('from memory') && paths.includes('read'), `both paths wrote: ${paths}`);
 
@@ -190,7 +194,7 @@ describe('the ledger: commit groups against PostgreSQL', () => {
     await commit(punch('A', 'toggle', { occurredAt: new Date(Date.now() - 3600_000).toISOString() }));
     await commit(punch('B'), punch('B'));
     await commit(punch('nobody'));
-    const items: GroupItem[] = [{ punch: punch('A') }, { record: { id: 'A', name: 'Ann', status: 'present', date: '2026-11-21' } }];
+    const items: GroupItem[] = [{ punch: punch('A') }, { record: { id: 'A', name: 'Ann', status: 'present', date: '2026-11-21' }, ...ADMIN }];
     await commitGroup(spied(), items, SHIFT, known);
     assert.deepEqual(paths, ['read', 'read', 'read', 'read']);
   });

@@ -10,7 +10,7 @@ import { until } from './support/live.js';
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 function dashboard(hub: TestHub): Promise<Client> {
-  const socket: Client = connect(hub.url, { transports: ['websocket'], forceNew: true, reconnection: false });
+  const socket: Client = connect(hub.url, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { token: hub.adminToken } });
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', reject);

@@ -3,7 +3,7 @@ import { createHook } from 'node:async_hooks';
 import { Redis } from 'ioredis';
 import { io as connect } from 'socket.io-client';
 import type { Knex } from '../server/db/knex.js';
-import { hashPin } from '../server/services/pin.js';
+import { hashSecret as hashPin } from '../server/crypto.js';
 import { makeSite } from './support/factories.js';
 import { api, startTwoNodes, useTestHub, type TestHub, type TwoNodes } from './support/hub.js';
 
@@ -103,7 +103,7 @@ describe('wrong PIN attempts per badge', function () {
 
     it('the kiosk socket is refused the same way', async () => {
       await lockOut(t.hub, 'B-L6');
-      const socket = connect(t.hub.url, { transports: ['websocket'], forceNew: true, reconnection: false });
+      const socket = connect(t.hub.url, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { token: t.hub.adminToken } });
       try {
         const ack: any = await new Promise((resolve) => socket.emit('checkin', { badge: 'B-L6', pin: PIN, type: 'toggle' }, resolve));
         assert.equal(ack.ok, false);

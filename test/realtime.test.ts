@@ -21,7 +21,7 @@ describe('live events on one node: replay, presence, kiosk sockets', () => {
   const dbSeqs = async (where: (q: any) => void, after = 0) =>
     (await t.tdb.db('events').where('seq', '>', after).andWhere(where).orderBy('seq').pluck('seq')) as number[];
   const watch = (filter: Parameters<typeof recordDashboard>[1]): Recorder => {
-    const r = recordDashboard(t.hub.url, filter);
+    const r = recordDashboard(t.hub, filter);
     open.push(r.client);
     return r;
   };
@@ -139,7 +139,7 @@ describe('live events on one node: replay, presence, kiosk sockets', () => {
 
   describe('kiosk check-ins over the socket', () => {
     it('run the REST rules and idempotency: a retry with the same eventId is safe', async () => {
-      const kiosk = createKioskClient({ url: t.hub.url, socket: { transports: ['websocket'] } });
+      const kiosk = createKioskClient({ url: t.hub.url, token: t.hub.adminToken, socket: { transports: ['websocket'] } });
       open.push(kiosk);
       await makeEmployee(t.tdb.db, { id: 'K1', siteId: 'S1' });
       const eventId = randomUUID();

@@ -28,7 +28,7 @@ describe('a Redis outage', function () {
       { ownRedis: true },
     );
     ({ a, b } = nodes);
-    dash = recordDashboard(b.url, { sites: ['S1'] });
+    dash = recordDashboard(b, { sites: ['S1'] });
   });
   after(async () => {
     dash?.client.close();

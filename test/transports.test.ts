@@ -42,8 +42,8 @@ describe('Socket.IO over every transport, on one node and across two', () => {
       it(`${name}: a kiosk on ${where} checks in and the dashboard on node A sees it`, async () => {
         const events: LiveEvent[] = [];
         const acks: SubscribeAck[] = [];
-        const dashboard = createDashboardClient({ url: nodes.a.url, sites: ['S1'], onEvent: (e) => events.push(e), onSubscribed: (a) => acks.push(a), socket: { ...socket, forceNew: true } });
-        const kiosk = createKioskClient({ url: nodes[kioskNode].url, socket: { ...socket, forceNew: true } });
+        const dashboard = createDashboardClient({ url: nodes.a.url, token: nodes.a.adminToken, sites: ['S1'], onEvent: (e) => events.push(e), onSubscribed: (a) => acks.push(a), socket: { ...socket, forceNew: true } });
+        const kiosk = createKioskClient({ url: nodes[kioskNode].url, token: nodes.a.adminToken, socket: { ...socket, forceNew: true } });
         open.push(dashboard, kiosk);
         await until(() => acks.length === 1, 10_000, 'the subscription');
 
@@ -60,8 +60,8 @@ describe('Socket.IO over every transport, on one node and across two', () => {
     }
   });
 
-  it('a bare io(url) with no options at all can subscribe and punch, and the node lives on', async () => {
-    const socket: RawClient = connect(nodes.b.url, { forceNew: true });
+  it('a bare io(url) with no options but its token can subscribe and punch, and the node lives on', async () => {
+    const socket: RawClient = connect(nodes.b.url, { forceNew: true, auth: { token: nodes.b.adminToken } });
     open.push(socket);
     const ack = await socket.timeout(10_000).emitWithAck('subscribe', { sites: ['S1'] });
     assert.equal(ack.ok, true);

@@ -1,3 +1,4 @@
+import { reaches } from '../auth/actor.js';
 import type { HubEvent } from '../events/event.js';
 import { REPLAYING, roomsFor } from './rooms.js';
 import type { HubIo } from './server.js';
@@ -18,8 +19,11 @@ export function createDelivery(io: HubIo) {
       const reached = new Set<string>();
       for (const room of roomsFor(e.siteId, e.employeeId)) for (const id of members.get(room) ?? []) reached.add(id);
       for (const id of reached) {
+        // An employee's room carries their events at every site: each socket gets those in its reach.
+        const socket = nsp.sockets.get(id);
+        if (!socket || !reaches(socket.data.actor, e.siteId)) continue;
         if (replaying?.has(id)) {
-          nsp.sockets.get(id)?.data.replay?.queue.push(e);
+          socket.data.replay?.queue.push(e);
           continue;
         }
         const d = due.get(id);

@@ -1,12 +1,14 @@
 import { CheckinInput, type KioskAck } from '../../shared/schemas.js';
+import { whoOf } from '../auth/actor.js';
 import { toAppError, ValidationError } from '../errors.js';
+import { authorize, policies } from '../policies/index.js';
 import type { RepeatLog } from '../logger.js';
 import type { CheckinService } from '../services/checkins.js';
 import { fieldIssues } from '../validate.js';
 import { payloadAndAck } from './args.js';
 import type { HubIo } from './server.js';
 
-/** `checkin` over a socket runs exactly the REST check-in: same validation, rules and idempotency. */
+/** `checkin` over a socket runs exactly the REST check-in: same validation, authorization, rules and idempotency. */
 export function handleKioskCheckins(io: HubIo, deps: { checkins: CheckinService; log: RepeatLog }) {
   io.on('connection', (socket) => {
     socket.on('checkin', async (...args: unknown[]) => {
@@ -19,7 +21,10 @@ export function handleKioskCheckins(io: HubIo, deps: { checkins: CheckinService;
         return;
       }
       try {
-        const { checkin, created } = await deps.checkins.record(parsed.data);
+        const { actor } = socket.data;
+        authorize(actor, policies.checkins, 'punch');
+        const who = whoOf(actor, socket.handshake.address || null, null);
+        const { checkin, created } = await deps.checkins.record(parsed.data, { scope: actor.sites, who, role: actor.role });
         ack({ ok: true, data: checkin, created });
       } catch (err) {
         // The same answer a REST check-in gets: a database that is away is `unavailable`, worth a retry.

@@ -4,15 +4,22 @@ import { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/events.js';
 import type { Logger } from '../logger.js';
 import type { RedisClients } from '../redis.js';
+import type { Actor } from '../auth/actor.js';
+import type { Presented } from '../auth/authenticate.js';
+import type { Revoked } from '../auth/revocations.js';
 import type { HubEvent } from '../events/event.js';
 
-/** Between hub nodes, over the Redis adapter: the events a node has just committed. */
+/** Between hub nodes, over the Redis adapter: the events a node has just committed, and revocations. */
 export interface InterServerEvents {
   'hub:events': (events: HubEvent[]) => void;
+  'hub:revoked': (revoked: Revoked[]) => void;
 }
 
-/** Per-socket state: events held back while a replay is being sent. */
+/** Per-socket state: who it is (set in the handshake), and events held back while a replay is being sent. */
 export interface SocketData {
+  actor: Actor;
+  /** What it authenticated with, checked again now and then: it may be revoked or expire. */
+  presented: Presented;
   replay: { queue: HubEvent[] } | null;
 }
 
@@ -21,15 +28,18 @@ export type HubIo = Server<ClientToServerEvents, ServerToClientEvents, InterServ
 /**
  * Socket.IO for the hub's HTTP server, not yet attached (see attachRealtime). With Redis, the classic
  * adapter links the nodes: one pub/sub channel carries each committed batch to every node
- * (serverSideEmit), and each node delivers to its own sockets. The sharded adapter (SSUBSCRIBE, Redis 7) spreads per-room channels over a Redis
- * Cluster; the hub broadcasts one message per batch to all nodes, so it would gain nothing here.
+ * (serverSideEmit), and each node delivers to its own sockets. The sharded adapter (SSUBSCRIBE, Redis
+ * 7) spreads per-room channels over a Redis Cluster; the hub broadcasts one message per batch to all
+ * nodes, so it would gain nothing here. Browsers may connect from CORS_ORIGINS only.
  */
-export function createRealtime(deps: { logger: Logger; redis: RedisClients | null; prefix: string }): HubIo {
+export function createRealtime(deps: { logger: Logger; redis: RedisClients | null; prefix: string; corsOrigins: readonly string[]; maxPayloadBytes: number }): HubIo {
   const io: HubIo = new Server({
     transports: ['websocket', 'polling'],
     // Compression costs tens of KB per socket; events are small.
     perMessageDeflate: false,
     serveClient: false,
+    maxHttpBufferSize: deps.maxPayloadBytes,
+    cors: { origin: [...deps.corsOrigins], credentials: true },
   });
   if (deps.redis) {
     io.adapter(createAdapter(deps.redis.pub, deps.redis.sub, { key: `${deps.prefix}:socket.io` }));
@@ -59,8 +69,8 @@ const MAX_UNANSWERED_PUBLISHES = 1000;
  * awaits its publishes, so nothing is sent that Redis could only queue: the other nodes catch up from
  * PostgreSQL instead.
  */
-export function announcer(io: HubIo, pub: RedisClients['pub']) {
-  return (events: HubEvent[]) => {
-    if (pub.status === 'ready' && pub.commandQueue.length < MAX_UNANSWERED_PUBLISHES) io.serverSideEmit('hub:events', events);
+export function announcer<E extends keyof InterServerEvents>(io: HubIo, pub: RedisClients['pub'], event: E) {
+  return (...args: Parameters<InterServerEvents[E]>) => {
+    if (pub.status === 'ready' && pub.commandQueue.length < MAX_UNANSWERED_PUBLISHES) io.serverSideEmit(event, ...args);
   };
 }

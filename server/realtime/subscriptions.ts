@@ -6,6 +6,7 @@ import type { EventStream } from '../events/stream.js';
 import type { FeedService } from '../services/feed.js';
 import type { PresenceService } from '../services/presence.js';
 import { fieldIssues } from '../validate.js';
+import { authorize, policies } from '../policies/index.js';
 import { payloadAndAck } from './args.js';
 import { REPLAYING, roomsForFilter } from './rooms.js';
 import type { HubIo } from './server.js';
@@ -13,8 +14,9 @@ import type { HubIo } from './server.js';
 const REPLAY_PAGE = 500;
 
 /**
- * `subscribe` replaces the socket's filters (none: every event; else the union of its sites and
- * employees). The socket joins its rooms at once, holding live events back; the ack carries a presence
+ * `subscribe` replaces the socket's filters (none: every event in reach; else the union of its sites
+ * and employees; a site out of reach is refused `forbidden`, and employees' events are delivered only
+ * where they happen at a site in reach). The socket joins its rooms at once, holding live events back; the ack carries a presence
  * snapshot and the seq it is as of; then every matching event after `since` (or after the snapshot)
  * is replayed from PostgreSQL up to what this node has delivered, the held-back events follow, and
  * the socket is live: no hole and no duplicate at the seam.
@@ -40,7 +42,15 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
         ack({ ok: false, error: new ValidationError(fieldIssues(parsed.error), 'subscribe request is invalid').body() });
         return;
       }
-      const { sites, employees, since } = parsed.data;
+      const { actor } = socket.data;
+      const { employees, since } = parsed.data;
+      try {
+        authorize(actor, policies.events, 'subscribe', ...(parsed.data.sites ?? []));
+      } catch (err) {
+        return ack({ ok: false, error: toAppError(err).body() });
+      }
+      // Without a filter, everything in reach: every event for an admin, its sites' for anyone else.
+      const sites = parsed.data.sites ?? (employees === undefined && actor.sites !== 'all' ? [...actor.sites] : undefined);
       reset();
       const mine = generation;
       // A later subscribe on this socket replaced this one before it was answered: it still gets an answer.
@@ -56,7 +66,7 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
         // seq: without `since`, what the snapshot is as of (events after it follow); with it, this node's head.
         ack({ ok: true, seq: since === undefined ? from : upTo, presence: snapshot.presence });
         for (let after = from; after < upTo; ) {
-          const page = await feed.matching({ after, upTo, sites, employees, limit: REPLAY_PAGE });
+          const page = await feed.matching({ after, upTo, sites, employees, within: actor.sites, limit: REPLAY_PAGE });
           if (mine !== generation) return;
           if (page.length) socket.emit('events', page);
           if (page.length < REPLAY_PAGE) break;

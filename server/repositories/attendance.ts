@@ -18,13 +18,13 @@ export async function findSite(db: Knex, id: string): Promise<ZonedRef | undefin
   return row && { id: row.id, name: row.name, timeZone: row.time_zone };
 }
 
-/** The employee with the zone of their site (UTC without one). */
-export async function findEmployee(db: Knex, id: string): Promise<ZonedRef | undefined> {
+/** The employee with their site and its zone (UTC without one). */
+export async function findEmployee(db: Knex, id: string): Promise<(ZonedRef & { siteId: string | null }) | undefined> {
   const row = await db(`${EMPLOYEES} as e`)
     .leftJoin(`${SITES} as s`, 's.id', 'e.site_id')
     .where('e.id', id)
-    .first('e.id', 'e.name', db.raw(`coalesce(s.time_zone, 'UTC') as time_zone`));
-  return row && { id: row.id, name: row.name, timeZone: row.time_zone };
+    .first('e.id', 'e.name', 'e.site_id', db.raw(`coalesce(s.time_zone, 'UTC') as time_zone`));
+  return row && { id: row.id, name: row.name, siteId: row.site_id, timeZone: row.time_zone };
 }
 
 export type DailyEmployee = { id: string; name: string; workedHere: boolean };

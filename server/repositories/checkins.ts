@@ -1,4 +1,5 @@
 import type { Checkin, CheckinListQuery, Page, PresenceEntry } from '../../shared/schemas.js';
+import type { Scope } from '../auth/actor.js';
 import type { Knex } from '../db/knex.js';
 
 export const TABLE = 'checkins';
@@ -28,8 +29,9 @@ export const fromRow = (r: CheckinRow): Checkin => ({
 });
 
 /** A page in seq order; one row more than the page is read, only to tell whether another follows. */
-export async function listCheckins(db: Knex, q: CheckinListQuery): Promise<Page<Checkin>> {
+export async function listCheckins(db: Knex, q: CheckinListQuery, sites: Scope): Promise<Page<Checkin>> {
   const query = db(TABLE).select(COLUMNS).where('seq', '>', q.after).orderBy('seq').limit(q.limit + 1);
+  if (sites !== 'all') query.whereIn('site_id', [...sites]);
   if (q.employeeId) query.andWhere('employee_id', q.employeeId);
   if (q.siteId) query.andWhere('site_id', q.siteId);
   if (q.from) query.andWhere('occurred_at', '>=', new Date(q.from));

@@ -1,5 +1,6 @@
 import type { Employee, EmployeeListQuery } from '../../shared/directory.js';
 import type { Page } from '../../shared/schemas.js';
+import type { Scope } from '../auth/actor.js';
 import type { Knex } from '../db/knex.js';
 import { toPage } from './page.js';
 
@@ -31,7 +32,7 @@ const fromRow = (r: EmployeeRow): Employee => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
-export type BadgeHolder = { id: string; siteId: string | null; active: boolean; pinHash: string | null };
+export type BadgeHolder = { id: string; name: string; siteId: string | null; active: boolean; pinHash: string | null };
 export type NewEmployee = { id: string; name: string; siteId?: string; badge?: string; pinHash?: string };
 export type EmployeeChange = { name?: string; siteId?: string | null; badge?: string | null; pinHash?: string | null; active?: boolean };
 /** Why a write was refused: the service turns these into 409s. */
@@ -57,12 +58,19 @@ export async function findEmployee(db: Knex | Knex.Transaction, id: string): Pro
 
 /** For badge check-in at a kiosk: who holds the badge, and the PIN hash to verify. */
 export async function findEmployeeByBadge(db: Knex | Knex.Transaction, badge: string): Promise<BadgeHolder | undefined> {
-  const row = await db(TABLE).where({ badge }).first('id', 'site_id', 'active', 'pin_hash');
-  return row && { id: row.id, siteId: row.site_id, active: row.active, pinHash: row.pin_hash };
+  const row = await db(TABLE).where({ badge }).first('id', 'name', 'site_id', 'active', 'pin_hash');
+  return row && { id: row.id, name: row.name, siteId: row.site_id, active: row.active, pinHash: row.pin_hash };
 }
 
-export async function listEmployees(db: Knex, q: EmployeeListQuery): Promise<Page<Employee>> {
+/** An employee's PIN hash, null when they have none, undefined when there is no such employee. */
+export async function findPinHash(db: Knex, id: string): Promise<string | null | undefined> {
+  const row = await db(TABLE).where({ id }).first('pin_hash');
+  return row && row.pin_hash;
+}
+
+export async function listEmployees(db: Knex, q: EmployeeListQuery, sites: Scope): Promise<Page<Employee>> {
   const query = db(TABLE).select(COLUMNS).orderBy('id').limit(q.limit + 1);
+  if (sites !== 'all') query.whereIn('site_id', [...sites]);
   if (q.after !== undefined) query.where('id', '>', q.after);
   if (q.siteId !== undefined) query.where('site_id', q.siteId);
   if (q.active !== undefined) query.where('active', q.active);

@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../events/event.js';
+import type { Scope } from '../auth/actor.js';
 import type { Knex } from '../db/knex.js';
 import { fromRow as checkinFromRow, TABLE as CHECKINS } from './checkins.js';
 
@@ -62,12 +63,13 @@ export async function listEventsAfter(db: Knex, after: number, limit: number): P
   return rows.map(fromRow);
 }
 
-/** The events a subscriber with these filters is entitled to, in (after, upTo], in seq order. */
+/** The events a subscriber with these filters and reach is entitled to, in (after, upTo], in seq order. */
 export async function listMatchingEvents(
   db: Knex,
-  q: { after: number; upTo: number; sites?: string[]; employees?: string[]; limit: number },
+  q: { after: number; upTo: number; sites?: string[]; employees?: string[]; within: Scope; limit: number },
 ): Promise<StoredEvent[]> {
   const query = events(db).where('e.seq', '>', q.after).andWhere('e.seq', '<=', q.upTo).orderBy('e.seq').limit(q.limit);
+  if (q.within !== 'all') query.whereIn('e.site_id', [...q.within]);
   if (q.sites !== undefined || q.employees !== undefined) {
     query.andWhere((w) => {
       w.whereIn('e.site_id', q.sites ?? []).orWhereIn('e.employee_id', q.employees ?? []);

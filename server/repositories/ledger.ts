@@ -2,13 +2,14 @@ import pg from 'pg';
 import type { Checkin, LegacyRecord } from '../../shared/schemas.js';
 import { settle, type Knex } from '../db/knex.js';
 import type { StoredEvent } from '../events/event.js';
+import { auditRow, type AuditRecord } from './audit.js';
 import { fromRow, type CheckinRow } from './checkins.js';
 
 /** What the rules judge a commit group against, read under the seq lock (or known from earlier reads). */
 export type GroupState = {
   head: number;
   now: Date;
-  employees: Map<string, { id: string; siteId: string | null; active: boolean }>;
+  employees: Map<string, { id: string; siteId: string | null; active: boolean; hasPin: boolean }>;
   /** Whether each site is active: the sites punches name and the employees' own. */
   sites: Map<string, boolean>;
   /** Stored check-ins by eventId, for retries. */
@@ -36,11 +37,13 @@ export type GroupWrite = {
   records: RecordWrite[];
   /** Employees an older-API record names that may not exist yet: created with this name if missing. */
   employees: Array<{ id: string; name: string }>;
+  /** One entry per stored check-in and record, committed with them. */
+  audit: AuditRecord[];
 };
 
 /** What a group judged from memory took for granted (see WRITE_IF_UNCHANGED). */
 export type Assumed = {
-  employees: Array<{ employeeId: string; siteId: string | null; active: boolean; lastSeq: number | null }>;
+  employees: Array<{ employeeId: string; siteId: string | null; active: boolean; hasPin: boolean; lastSeq: number | null }>;
   sites: Array<{ id: string; active: boolean }>;
   /** EventIds no stored check-in has (the judge was given none of them as known). */
   unusedEventIds: string[];
@@ -68,7 +71,7 @@ const eventRows = (events: StoredEvent[]) =>
 // the cached plan was made while a table was nearly empty; an `= ANY` or a join over the same keys was
 // planned as a sequential scan then, and stayed one as the table grew.
 const READ = `SELECT clock_timestamp() AS now,
-  (SELECT coalesce(json_agg(json_build_object('id', e.id, 'siteId', e.site_id, 'active', e.active)), '[]')
+  (SELECT coalesce(json_agg(json_build_object('id', e.id, 'siteId', e.site_id, 'active', e.active, 'hasPin', e.pin_hash IS NOT NULL)), '[]')
      FROM jsonb_array_elements_text($1) AS k(id) CROSS JOIN LATERAL (SELECT * FROM employees WHERE id = k.id LIMIT 1) e) AS employees,
   (SELECT coalesce(json_agg(json_build_object('id', s.id, 'active', s.active)), '[]') FROM (
      SELECT k.id FROM jsonb_array_elements_text($2) AS k(id)
@@ -88,6 +91,12 @@ const READ = `SELECT clock_timestamp() AS now,
        (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at > w.at
          ORDER BY occurred_at, seq LIMIT 1)) ch) c) AS timelines`;
 
+/** The group's audit entries (repositories/audit.ts rows), from a jsonb parameter. */
+const AUDIT_INSERT = (param: string) => `INSERT INTO audit_log (actor_kind, actor_id, actor_role, ip, request_id, action, entity, entity_id, changes)
+    SELECT a.actor_kind, a.actor_id, a.actor_role, a.ip, a.request_id, a.action, a.entity, a.entity_id, a.changes::jsonb
+    FROM jsonb_to_recordset(${param}) AS a(actor_kind text, actor_id text, actor_role text, ip text, request_id text, action text, entity text,
+      entity_id text, changes text)`;
+
 // Employees an older-API record names are created first: the records' foreign key is checked at the
 // end of the statement, when they exist.
 const WRITE = `WITH
@@ -101,7 +110,8 @@ const WRITE = `WITH
       AS y(seq bigint, "eventId" uuid, "employeeId" text, "siteId" text, "deviceId" text, type text, "occurredAt" timestamptz, "recordedAt" timestamptz)),
   rc AS (INSERT INTO records (employee_id, name, status, date, seq)
     SELECT id, name, status, date, seq FROM jsonb_to_recordset($5) AS r(id text, name text, status text, date date, seq bigint)
-    ON CONFLICT (employee_id, date) DO UPDATE SET name = excluded.name, status = excluded.status, seq = excluded.seq, updated_at = now())
+    ON CONFLICT (employee_id, date) DO UPDATE SET name = excluded.name, status = excluded.status, seq = excluded.seq, updated_at = now()),
+  au AS (${AUDIT_INSERT('$6')})
   UPDATE event_seq SET value = $3 WHERE id = 1`;
 
 /**
@@ -115,10 +125,11 @@ const WRITE = `WITH
 const WRITE_IF_UNCHANGED = `WITH
   h AS (SELECT value AS head, date_trunc('milliseconds', clock_timestamp()) AS now FROM event_seq WHERE id = 1),
   ok AS (SELECT
-      NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($1) AS e("employeeId" text, "siteId" text, active boolean, "lastSeq" bigint)
-        LEFT JOIN LATERAL (SELECT active, site_id FROM employees WHERE employees.id = e."employeeId" LIMIT 1) emp ON true
+      NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($1) AS e("employeeId" text, "siteId" text, active boolean, "hasPin" boolean, "lastSeq" bigint)
+        LEFT JOIN LATERAL (SELECT active, site_id, pin_hash IS NOT NULL AS has_pin FROM employees WHERE employees.id = e."employeeId" LIMIT 1) emp ON true
         LEFT JOIN LATERAL (SELECT seq FROM checkins WHERE employee_id = e."employeeId" ORDER BY occurred_at DESC, seq DESC LIMIT 1) last ON true
-        WHERE emp.active IS DISTINCT FROM e.active OR emp.site_id IS DISTINCT FROM e."siteId" OR last.seq IS DISTINCT FROM e."lastSeq")
+        WHERE emp.active IS DISTINCT FROM e.active OR emp.site_id IS DISTINCT FROM e."siteId" OR emp.has_pin IS DISTINCT FROM e."hasPin"
+          OR last.seq IS DISTINCT FROM e."lastSeq")
       AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($2) AS s(id text, active boolean)
         LEFT JOIN LATERAL (SELECT active FROM sites WHERE sites.id = s.id LIMIT 1) site ON true
         WHERE site.active IS DISTINCT FROM s.active)
@@ -132,12 +143,13 @@ const WRITE_IF_UNCHANGED = `WITH
     FROM jsonb_to_recordset($4)
       AS y(seq bigint, "eventId" uuid, "employeeId" text, "siteId" text, "deviceId" text, type text, "occurredAt" timestamptz), h, ok
     WHERE ok.ok),
+  au AS (${AUDIT_INSERT('$7')}, ok WHERE ok.ok),
   up AS (UPDATE event_seq SET value = h.head + $5 FROM h, ok WHERE event_seq.id = 1 AND ok.ok)
   SELECT ok.ok, h.head, h.now FROM ok, h`;
 
 const PREPARE = `PREPARE hub_group_read(jsonb, jsonb, jsonb, jsonb) AS ${READ};
-  PREPARE hub_group_write(jsonb, jsonb, bigint, jsonb, jsonb) AS ${WRITE};
-  PREPARE hub_group_write_if_unchanged(jsonb, jsonb, jsonb, jsonb, bigint, jsonb) AS ${WRITE_IF_UNCHANGED};`;
+  PREPARE hub_group_write(jsonb, jsonb, bigint, jsonb, jsonb, jsonb) AS ${WRITE};
+  PREPARE hub_group_write_if_unchanged(jsonb, jsonb, jsonb, jsonb, bigint, jsonb, jsonb) AS ${WRITE_IF_UNCHANGED};`;
 
 const prepared = new WeakSet<pg.Client>();
 
@@ -191,7 +203,7 @@ export function createLedgerStore(db: Knex) {
       const write = decide(state);
       await (write.head > state.head
         ? conn.query(`EXECUTE hub_group_write(${json(eventRows(write.events))}, ${json(write.checkins)}, ${Number(write.head)},
-            ${json(write.employees)}, ${json(write.records)}); COMMIT`)
+            ${json(write.employees)}, ${json(write.records)}, ${json(write.audit.map(auditRow))}); COMMIT`)
         : conn.query('COMMIT'));
       open = false;
       return { state, write };
@@ -215,7 +227,8 @@ export function createLedgerStore(db: Knex) {
       const results = (await conn.query(`${prepare}BEGIN;
         SELECT value FROM event_seq WHERE id = 1 FOR UPDATE;
         EXECUTE hub_group_write_if_unchanged(${json(assumed.employees)}, ${json(assumed.sites)},
-          ${json(eventRows(write.events))}, ${json(write.checkins)}, ${write.head}, ${json(assumed.unusedEventIds)});
+          ${json(eventRows(write.events))}, ${json(write.checkins)}, ${write.head}, ${json(assumed.unusedEventIds)},
+          ${json(write.audit.map(auditRow))});
         COMMIT`)) as unknown as pg.QueryResult[];
       prepared.add(conn);
       const r = results.at(-2)!.rows[0];

@@ -1,5 +1,6 @@
 import type { Site, SiteCreate, SiteListQuery } from '../../shared/directory.js';
 import type { Page } from '../../shared/schemas.js';
+import type { Scope } from '../auth/actor.js';
 import type { Knex } from '../db/knex.js';
 import { toPage } from './page.js';
 
@@ -44,8 +45,9 @@ export async function lockSiteForShare(trx: Knex.Transaction, id: string): Promi
   return trx(TABLE).where({ id }).forShare().first('active');
 }
 
-export async function listSites(db: Knex, q: SiteListQuery): Promise<Page<Site>> {
+export async function listSites(db: Knex, q: SiteListQuery, sites: Scope): Promise<Page<Site>> {
   const query = db(TABLE).select(COLUMNS).orderBy('id').limit(q.limit + 1);
+  if (sites !== 'all') query.whereIn('id', [...sites]);
   if (q.after !== undefined) query.where('id', '>', q.after);
   if (q.active !== undefined) query.where('active', q.active);
   return toPage((await query).map(fromRow), q.limit);

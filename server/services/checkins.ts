@@ -9,9 +9,11 @@ import {
 import type { Knex } from '../db/knex.js';
 import { AppError, NotFoundError, toAppError, ValidationError } from '../errors.js';
 import { listCheckins } from '../repositories/checkins.js';
-import { findEmployeeByBadge } from '../repositories/employees.js';
+import type { Role, Scope } from '../auth/actor.js';
+import { findEmployeeByBadge, findPinHash } from '../repositories/employees.js';
+import { punchesNeedPin } from '../policies/resources.js';
 import { fieldIssues } from '../validate.js';
-import type { Ledger, Punch, PunchResult } from './ledger/index.js';
+import type { Authority, Ledger, Punch, PunchResult } from './ledger/index.js';
 import type { PinChecker } from './pin.js';
 
 export type { PunchResult as CheckinResult };
@@ -24,6 +26,9 @@ const IDEMPOTENCY_NAMESPACE = '0b5c3f7e-5d2a-4c47-9a59-3f1a8c4e9d21';
 
 export type CheckinService = ReturnType<typeof createCheckinService>;
 
+/** Who punches: the sites in reach and who they are for the audit log, and whether they must prove an employee's PIN. */
+export type Puncher = Authority & { role: Role };
+
 export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: PinChecker }) {
   const { db, ledger, pins } = deps;
 
@@ -31,7 +36,7 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
   const commit = (punches: Punch[]) => ledger.submit(punches.map((punch) => ({ punch }))) as Promise<Array<PunchResult | Error>>;
 
   /** Validated input → a punch: identity resolved (badge + PIN), eventId and time fixed. */
-  async function toPunch(input: CheckinInput, idempotencyKey?: string, identify = employeeIdForBadge): Promise<Punch> {
+  async function toPunch(input: CheckinInput, by: Puncher, idempotencyKey?: string, identify = employeeIdForBadge): Promise<Punch> {
     const keyed = idempotencyKey === undefined ? undefined : uuidv5(idempotencyKey, IDEMPOTENCY_NAMESPACE);
     if (keyed && input.eventId && keyed !== input.eventId) {
       throw new AppError(400, 'idempotency_key_mismatch', 'Idempotency-Key and eventId name different check-ins; send one of them');
@@ -40,6 +45,10 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
     if (occurredAt.getTime() > Date.now() + MAX_FUTURE_MS) {
       throw new AppError(400, 'occurred_in_future', 'occurredAt is more than 5 minutes in the future');
     }
+    // A badge proves its PIN before it is judged; so does an employee id sent with one. An id sent
+    // without one is refused in the judge if the employee has a PIN and the puncher must prove it.
+    const proved = input.badge !== undefined || input.pin !== undefined;
+    if (input.employeeId !== undefined && input.pin !== undefined) await checkPin(input.employeeId, input.pin);
     return {
       eventId: input.eventId ?? keyed ?? randomUUID(),
       employeeId: input.employeeId ?? (await identify(input.badge!, input.pin)),
@@ -47,7 +56,16 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
       deviceId: input.deviceId ?? null,
       type: input.type,
       occurredAt: occurredAt.toISOString(),
+      needsPin: !proved && punchesNeedPin.includes(by.role),
+      scope: by.scope,
+      who: by.who,
     };
+  }
+
+  /** An employee id with a PIN: right if the employee has that PIN (counted against guessing like a badge's). */
+  async function checkPin(employeeId: string, pin: string): Promise<void> {
+    const stored = await findPinHash(db, employeeId);
+    if (!stored || !(await pins.verify(`employee:${employeeId}`, pin, stored))) throw new AppError(401, 'invalid_pin', 'the PIN is missing or wrong');
   }
 
   async function employeeIdForBadge(badge: string, pin: string | undefined): Promise<string> {
@@ -61,8 +79,8 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
 
   return {
     /** Store one punch; resolves after its transaction commits. A retry returns the stored check-in (created: false). */
-    async record(input: CheckinInput, idempotencyKey?: string): Promise<PunchResult> {
-      const [result] = await commit([await toPunch(input, idempotencyKey)]);
+    async record(input: CheckinInput, by: Puncher, idempotencyKey?: string): Promise<PunchResult> {
+      const [result] = await commit([await toPunch(input, by, idempotencyKey)]);
       if (result instanceof Error) throw result;
       return result!;
     },
@@ -71,7 +89,7 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
      * Offline sync: every valid punch of the batch is stored in one transaction, judged in occurredAt
      * order; invalid ones are reported per item and not stored.
      */
-    async recordBatch(items: unknown[]): Promise<BatchItemResult[]> {
+    async recordBatch(items: unknown[], by: Puncher): Promise<BatchItemResult[]> {
       // Each (badge, PIN) of the batch is checked once, however many items repeat it, and a few at a time.
       const limit = pLimit(BATCH_PIN_CHECKS_AT_ONCE);
       const identities = new Map<string, Promise<string>>();
@@ -86,7 +104,7 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
           const eventId = typeof (raw as { eventId?: unknown })?.eventId === 'string' ? (raw as { eventId: string }).eventId : null;
           const parsed = CheckinInput.safeParse(raw);
           if (!parsed.success) return rejected(eventId, new ValidationError(fieldIssues(parsed.error)));
-          return toPunch(parsed.data, undefined, identify).catch((err: unknown) => rejected(eventId, err));
+          return toPunch(parsed.data, by, undefined, identify).catch((err: unknown) => rejected(eventId, err));
         }),
       );
       const punches = prepared.filter((p): p is Punch => !('status' in p));
@@ -100,7 +118,8 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
       });
     },
 
-    list: (query: CheckinListQuery) => listCheckins(db, query),
+    /** Check-ins at the sites in reach (those at no site: admins only). */
+    list: (query: CheckinListQuery, scope: Scope) => listCheckins(db, query, scope),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Scope } from '../auth/actor.js';
 import type { Knex } from '../db/knex.js';
 import { present, type HubEvent } from '../events/event.js';
 import { listEventsAfter, listMatchingEvents, readHead } from '../repositories/events.js';
@@ -13,7 +14,7 @@ export function createFeedService(deps: { db: Knex }) {
   return {
     head: () => readHead(db),
     after: async (after: number, limit: number): Promise<HubEvent[]> => (await listEventsAfter(db, after, limit)).map(present),
-    matching: async (q: { after: number; upTo: number; sites?: string[]; employees?: string[]; limit: number }): Promise<HubEvent[]> =>
+    matching: async (q: { after: number; upTo: number; sites?: string[]; employees?: string[]; within: Scope; limit: number }): Promise<HubEvent[]> =>
       (await listMatchingEvents(db, q)).map(present),
   };
 }

@@ -2,8 +2,11 @@ import type { Redis } from 'ioredis';
 import type { Cache } from '../cache/index.js';
 import type { Config } from '../config.js';
 import type { Knex } from '../db/knex.js';
+import type { Revocations } from '../auth/revocations.js';
 import type { Publisher } from '../events/publisher.js';
+import { createAuditService } from './audit.js';
 import { createCheckinService } from './checkins.js';
+import { createCredentialService } from './credentials.js';
 import { createEmployeeService } from './employees.js';
 import { createFeedService } from './feed.js';
 import { createHealthService } from './health.js';
@@ -12,7 +15,10 @@ import { createPinChecker } from './pin.js';
 import { createPresenceService } from './presence.js';
 import { createRecordService } from './records.js';
 import { createReportService } from './reports.js';
+import { createSessionService } from './sessions.js';
 import { createSiteService } from './sites.js';
+import { createTokenService } from './tokens.js';
+import { createUserService } from './users.js';
 
 export type Services = ReturnType<typeof createServices>;
 
@@ -22,6 +28,7 @@ export function createServices(deps: {
   db: Knex;
   cache: Cache;
   publisher: Publisher;
+  revocations: Revocations;
   redisEnabled: boolean;
   /** The fail-fast client (RedisClients.client), or null without Redis. */
   redis: Redis | null;
@@ -44,5 +51,15 @@ export function createServices(deps: {
     reports: createReportService({ ...deps, longestShiftMs }),
     sites: createSiteService(deps),
     employees: createEmployeeService(deps),
+    credentials: createCredentialService(deps),
+    tokens: createTokenService(deps),
+    users: createUserService(deps),
+    sessions: createSessionService({
+      ...deps,
+      prefix: deps.config.REDIS_PREFIX,
+      sessionHours: deps.config.SESSION_HOURS,
+      limits: { perUser: deps.config.LOGIN_FAILURES_PER_USER, perIp: deps.config.LOGIN_FAILURES_PER_IP, windowSeconds: deps.config.LOGIN_WINDOW_SECONDS },
+    }),
+    audit: createAuditService(deps),
   };
 }

@@ -1,39 +1,7 @@
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { verifySecret } from '../crypto.js';
 import { AppError } from '../errors.js';
-
-// Node's defaults (16 MiB per hash): slow enough to make a leaked table costly, fast enough for a kiosk.
-const N = 16384;
-const r = 8;
-const p = 1;
-const KEY_LENGTH = 32;
-
-function derive(pin: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => scrypt(pin, salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key))));
-}
-
-/** `scrypt$N$r$p$salt$hash` (salt and hash base64): the parameters travel with the hash so they can change later. */
-export async function hashPin(pin: string): Promise<string> {
-  const salt = randomBytes(16);
-  const hash = await derive(pin, salt, KEY_LENGTH, { N, r, p });
-  return ['scrypt', N, r, p, salt.toString('base64'), hash.toString('base64')].join('$');
-}
-
-/** True when pin matches stored; a malformed stored value never matches. */
-export async function verifyPin(pin: string, stored: string): Promise<boolean> {
-  const [scheme, n, rr, pp, salt, hash, ...rest] = stored.split('$');
-  if (scheme !== 'scrypt' || !salt || !hash || rest.length) return false;
-  const expected = Buffer.from(hash, 'base64');
-  if (!expected.length) return false;
-  try {
-    const actual = await derive(pin, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(rr), p: Number(pp) });
-    return timingSafeEqual(actual, expected);
-  } catch {
-    // Parameters scrypt refuses (not a power of two, over maxmem) mean the stored value is not ours.
-    return false;
-  }
-}
 
 export type PinChecker = ReturnType<typeof createPinChecker>;
 
@@ -63,7 +31,7 @@ export function createPinChecker(opts: { redis: Redis | null; prefix: string; ma
       await limiter.consume(badge).catch((err: unknown) => {
         throw err instanceof RateLimiterRes ? attemptsExceeded(err.msBeforeNext) : err;
       });
-      const ok = await verifyPin(pin, stored);
+      const ok = await verifySecret(pin, stored);
       if (ok) await limiter.reward(badge);
       return ok;
     },

@@ -1,5 +1,7 @@
 import { MAX_TIMESHEET_DAYS, type DailyReportRow, type TimesheetRow } from '../../shared/reports.js';
+import type { Scope } from '../auth/actor.js';
 import type { Knex } from '../db/knex.js';
+import { requireReach } from '../policies/index.js';
 import { AppError, NotFoundError } from '../errors.js';
 import { findEmployee, findSite, listPunches, listStatuses, pageDailyEmployees, type StoredPunch, type ZonedRef } from '../repositories/attendance.js';
 import { atSite, datesBetween, dayCount, rollup, sessionsOf, type Day, type Sessions } from './attendanceDays.js';
@@ -79,12 +81,13 @@ export function createReportService(deps: { db: Knex; longestShiftMs: number }) 
     },
 
     /** One row per date from..to (both included), in the employee's site zone. */
-    async timesheet(employeeId: string, from: string, to: string): Promise<TimesheetRow[]> {
+    async timesheet(employeeId: string, from: string, to: string, scope: Scope): Promise<TimesheetRow[]> {
       if (dayCount(from, to) > MAX_TIMESHEET_DAYS) {
         throw new AppError(400, 'range_too_large', `a timesheet covers at most ${MAX_TIMESHEET_DAYS} days`);
       }
       const employee = await findEmployee(db, employeeId);
       if (!employee) throw new NotFoundError('employee_not_found', `no employee with id ${employeeId}`);
+      requireReach(scope, employee.siteId, `employee ${employeeId} is at another site`);
       const { start, end } = punchWindow(from, to, longestShiftMs);
       const [punches, statuses] = await Promise.all([listPunches(db, [employeeId], start, end), listStatuses(db, [employeeId], from, to)]);
       return days(sessions(punches, employee.timeZone, new Date()), datesBetween(from, to), statuses.get(employeeId));

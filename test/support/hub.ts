@@ -3,33 +3,69 @@ import { loadConfig } from '../../server/config.js';
 import type { Knex } from '../../server/db/knex.js';
 import { startHub, type Faults, type Hub } from '../../server/hub.js';
 import { connectRedis, type RedisClients } from '../../server/redis.js';
+import type { Role, TokenCreate } from '../../shared/auth.js';
+import type { Who } from '../../server/auth/actor.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { dropKeys, requireRedis, uniquePrefix } from './redis.js';
 import { startOwnRedis, type OwnRedis } from './redisServer.js';
 
-/** A node, with its Redis clients (null without Redis) for tests that watch the adapter's connections. */
-export type TestHub = Hub & { redis: RedisClients | null; stop(): Promise<void> };
+/**
+ * A node, with its Redis clients (null without Redis) for tests that watch the adapter's connections,
+ * an admin token that `api` and the socket helpers use unless told otherwise, and a way to make others.
+ */
+export type TestHub = Hub & {
+  redis: RedisClients | null;
+  adminToken: string;
+  /** A new API token (its secret) for the role and sites. */
+  token(role: Role, sites?: string[], more?: Partial<TokenCreate>): Promise<string>;
+  stop(): Promise<void>;
+};
+
+const TEST_ADMIN: Who = { actorKind: 'anonymous', actorId: 'test-setup', actorRole: null, ip: null, requestId: null };
+
+// Tests send thousands of requests a second from one address with one token: limits that would
+// refuse them are tested on their own, with settings of their own.
+const UNLIMITED = {
+  RATE_LIMIT_PER_TOKEN: '10000000',
+  RATE_LIMIT_PER_IP: '10000000',
+  SOCKETS_PER_TOKEN: '1000000',
+  SOCKETS_PER_IP: '1000000',
+  SOCKET_EVENTS_PER_SECOND: '100000',
+};
 
 /**
  * One hub node on an ephemeral port over the given database. With redisUrl it joins the other nodes
  * that share the same prefix (cache and Socket.IO channels), as separate processes would.
  */
-export async function startTestHub(opts: { db: Knex; redisUrl?: string; prefix?: string; env?: Record<string, string>; faults?: Faults }): Promise<TestHub> {
+export async function startTestHub(opts: {
+  db: Knex;
+  redisUrl?: string;
+  prefix?: string;
+  env?: Record<string, string>;
+  faults?: Faults;
+  /** false: no admin token (a hub over a database that is not there cannot make one). */
+  admin?: boolean;
+}): Promise<TestHub> {
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     REDIS_PREFIX: opts.prefix ?? 'hub',
+    ...UNLIMITED,
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
     ...opts.env,
   });
   const logger = pino({ level: config.LOG_LEVEL });
   const redis: RedisClients | null = opts.redisUrl ? await connectRedis(opts.redisUrl, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : null;
   const hub = await startHub({ config, logger, db: opts.db, redis, faults: opts.faults });
+  const token = async (role: Role, sites: string[] = [], more: Partial<TokenCreate> = {}) =>
+    (await hub.services.tokens.create({ name: `test ${role}`, role, sites, ...more }, TEST_ADMIN)).token;
   let stopped: Promise<void> | undefined;
   return {
     ...hub,
     redis,
+    adminToken: opts.admin === false ? '' : await token('admin'),
+    token,
     // Once: a test may stop a node itself (a node that dies) before the set-up stops them all.
     stop() {
       stopped ??= (async () => {
@@ -112,11 +148,17 @@ export async function startTwoNodes(ctx: Mocha.Context, label: string, seed?: (d
   return { ...rest, a: nodes[0]!, b: nodes[1]! };
 }
 
-/** fetch against a hub with JSON in and out. */
-export async function api(hub: { url: string }, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+/**
+ * fetch against a hub with JSON in and out, as the hub's admin unless `headers` say otherwise (an
+ * `authorization` of their own; '' sends none).
+ */
+export async function api(hub: { url: string; adminToken?: string }, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const auth = 'authorization' in headers ? headers.authorization : hub.adminToken && `Bearer ${hub.adminToken}`;
+  const { authorization: _, ...rest } = headers;
+  const sent = { ...rest, ...(auth ? { authorization: auth } : {}) };
   const res = await fetch(hub.url + path, {
     method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    headers: body === undefined ? sent : { 'content-type': 'application/json', ...sent },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();

@@ -10,13 +10,18 @@ export type Recorder = {
   seqs(): number[];
 };
 
-/** A dashboard built on the shared client library that records everything it is handed. */
-export function recordDashboard(url: string, filter: { sites?: string[]; employees?: string[]; since?: number } = {}): Recorder {
+/** A dashboard built on the shared client library that records everything it is handed; the hub's admin unless given a token. */
+export function recordDashboard(
+  hub: { url: string; adminToken: string },
+  filter: { sites?: string[]; employees?: string[]; since?: number } = {},
+  token = hub.adminToken,
+): Recorder {
   const events: LiveEvent[] = [];
   const acks: Recorder['acks'] = [];
   const errors: ErrorBody[] = [];
   const client = createDashboardClient({
-    url,
+    url: hub.url,
+    token,
     ...filter,
     onEvent: (e) => events.push(e),
     onSubscribed: (ack) => acks.push(ack),

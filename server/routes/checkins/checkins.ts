@@ -2,29 +2,34 @@ import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { CheckinBatchInput, CheckinInput, CheckinListQuery } from '../../../shared/schemas.js';
 import { AppError } from '../../errors.js';
+import { authorize, policies, scopeOf } from '../../policies/index.js';
 import type { CheckinService } from '../../services/checkins.js';
 import { parse } from '../../validate.js';
+import { authority, type HubState } from '../state.js';
 
 export function checkinsRouter(deps: { checkins: CheckinService; body: Middleware }) {
-  const router = new Router({ prefix: '/api/v1/checkins' });
+  const router = new Router<HubState>({ prefix: '/api/v1/checkins' });
+  const puncher = (state: HubState) => ({ ...authority(state), role: state.actor.role });
 
   router.post('/', deps.body, async (ctx) => {
     const input = parse(CheckinInput, ctx.request.body);
     const key = ctx.get('Idempotency-Key');
     if (key.length > 255) throw new AppError(400, 'validation_failed', 'Idempotency-Key is longer than 255 characters');
-    const { checkin, created } = await deps.checkins.record(input, key || undefined);
+    authorize(ctx.state.actor, policies.checkins, 'punch');
+    const { checkin, created } = await deps.checkins.record(input, puncher(ctx.state), key || undefined);
     ctx.status = created ? 201 : 200;
     ctx.body = { data: checkin };
   });
 
   router.post('/batch', deps.body, async (ctx) => {
     const { punches } = parse(CheckinBatchInput, ctx.request.body);
-    ctx.body = { data: await deps.checkins.recordBatch(punches) };
+    authorize(ctx.state.actor, policies.checkins, 'punch');
+    ctx.body = { data: await deps.checkins.recordBatch(punches, puncher(ctx.state)) };
   });
 
   router.get('/', async (ctx) => {
     const query = parse(CheckinListQuery, ctx.query);
-    ctx.body = await deps.checkins.list(query);
+    ctx.body = await deps.checkins.list(query, scopeOf(ctx.state.actor, policies.checkins, 'list'));
   });
 
   return router;

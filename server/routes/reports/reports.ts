@@ -3,17 +3,20 @@ import { stringify } from 'csv-stringify';
 import { pipeline, Readable } from 'node:stream';
 import { DailyReportQuery, TimesheetParams, TimesheetQuery, type DailyReportRow } from '../../../shared/reports.js';
 import type { ReportService } from '../../services/reports.js';
+import { authorize, policies, scopeOf } from '../../policies/index.js';
 import { parse } from '../../validate.js';
+import type { HubState } from '../state.js';
 import { jsonArray } from '../jsonArray.js';
 
 const DAILY_COLUMNS: Array<keyof DailyReportRow> = ['employeeId', 'name', 'date', 'firstIn', 'lastOut', 'workedMinutes', 'sessions', 'status', 'flags'];
 
 export function reportsRouter(deps: { reports: ReportService }) {
   // Prefixed /api/v1, not /reports: the timesheet sits under /employees beside the employees router.
-  const router = new Router({ prefix: '/api/v1' });
+  const router = new Router<HubState>({ prefix: '/api/v1' });
 
   router.get('/reports/daily', async (ctx) => {
     const query = parse(DailyReportQuery, ctx.query);
+    authorize(ctx.state.actor, policies.reports, 'read', query.siteId);
     const { site, rows } = await deps.reports.daily(query.siteId, query.date);
     ctx.vary('Accept');
     const wantsCsv = query.format ? query.format === 'csv' : ctx.accepts('application/json', 'text/csv') === 'text/csv';
@@ -32,7 +35,7 @@ export function reportsRouter(deps: { reports: ReportService }) {
   router.get('/employees/:id/timesheet', async (ctx) => {
     const { id } = parse(TimesheetParams, ctx.params);
     const query = parse(TimesheetQuery, ctx.query);
-    ctx.body = { data: await deps.reports.timesheet(id, query.from, query.to) };
+    ctx.body = { data: await deps.reports.timesheet(id, query.from, query.to, scopeOf(ctx.state.actor, policies.reports, 'read')) };
   });
 
   return router;

@@ -9,7 +9,7 @@ import { commitGroup } from './commit.js';
 import type { GroupItem, ItemResult } from './judge.js';
 import { createKnownState } from './known.js';
 
-export type { GroupItem, ItemResult, Punch, PunchResult } from './judge.js';
+export type { Authority, GroupItem, ItemResult, Punch, PunchResult } from './judge.js';
 
 export type Ledger = ReturnType<typeof createLedger>;
 

@@ -1,6 +1,9 @@
 import type { Checkin, LegacyRecord, LegacyRecordInput, PresenceChange } from '../../../shared/schemas.js';
+import { reaches, type Who } from '../../auth/actor.js';
 import { AppError, NotFoundError } from '../../errors.js';
 import type { StoredEvent } from '../../events/event.js';
+import { ForbiddenError } from '../../policies/index.js';
+import type { AuditRecord } from '../../repositories/audit.js';
 import type { GroupState, GroupWrite, RecordWrite } from '../../repositories/ledger.js';
 
 /**
@@ -11,18 +14,23 @@ import type { GroupState, GroupWrite, RecordWrite } from '../../repositories/led
  * (a forgotten check-out).
  */
 
+/** The sites a request may act on ('all' for admins), and who it is for the audit log. */
+export type Authority = { scope: 'all' | ReadonlySet<string>; who: Who };
+
 /** A punch ready to judge: identity resolved, eventId and occurredAt fixed. */
-export type Punch = {
+export type Punch = Authority & {
   eventId: string;
   employeeId: string;
   siteId?: string;
   deviceId: string | null;
   type: 'in' | 'out' | 'toggle';
   occurredAt: string;
+  /** A kiosk that named the employee without proving their PIN: refused if the employee has one. */
+  needsPin: boolean;
 };
 
 /** What a commit group carries: punches to judge, and older-API records to upsert. */
-export type GroupItem = { punch: Punch } | { record: LegacyRecordInput };
+export type GroupItem = { punch: Punch } | ({ record: LegacyRecordInput } & Authority);
 
 export type PunchResult = { checkin: Checkin; created: boolean };
 export type ItemResult = PunchResult | { record: LegacyRecord };
@@ -44,8 +52,8 @@ export type RuleCode = 'already_checked_in' | 'not_checked_in' | 'out_of_sequenc
 /** On success, `opened` is the check-in an `out` closes (its site is where the session ran). */
 export type RuleVerdict = { ok: true; type: 'in' | 'out'; opened?: TimelinePunch } | { ok: false; code: RuleCode; message: string };
 
-/** A check-in this group stores, with its time parsed, its result's index and those of its repeats in the group. */
-type Fresh = { checkin: Checkin; at: number; index: number; repeats: number[]; takenOut?: true };
+/** A check-in this group stores, with its time parsed, who asked, its result's index and those of its repeats in the group. */
+type Fresh = { checkin: Checkin; at: number; who: Who; index: number; repeats: number[]; takenOut?: true };
 
 /** A punch on an employee's timeline: stored, or this group's. */
 type Placed = TimelinePunch & { fresh?: Fresh };
@@ -59,8 +67,13 @@ type Placed = TimelinePunch & { fresh?: Fresh };
 export function judgeGroup(items: GroupItem[], state: GroupState, longestShiftMs: number): Judged {
   const results: Array<ItemResult | Error> = new Array(items.length);
   const punches: Array<{ punch: Punch; index: number }> = [];
-  const records: Array<{ record: LegacyRecordInput; index: number }> = [];
-  items.forEach((item, index) => ('punch' in item ? punches.push({ punch: item.punch, index }) : records.push({ record: item.record, index })));
+  const records: Array<{ record: LegacyRecordInput; index: number; who: Who }> = [];
+  items.forEach((item, index) => {
+    if ('punch' in item) return void punches.push({ punch: item.punch, index });
+    // An older-API record is for an employee in reach; one not stored yet belongs to no site.
+    if (reaches({ sites: item.scope }, state.employees.get(item.record.id)?.siteId)) records.push({ record: item.record, index, who: item.who });
+    else results[index] = new ForbiddenError(`not allowed to write records of employee ${item.record.id}`);
+  });
 
   const { fresh, timelines } = judgePunches(punches, state, longestShiftMs, results);
   const sites = new Set<string>();
@@ -81,10 +94,18 @@ export function judgeGroup(items: GroupItem[], state: GroupState, longestShiftMs
   }
   // One row per employee and date: a later record of the same day in this group replaces the earlier.
   const rows = new Map<string, RecordWrite>();
-  for (const { record, index } of records) {
+  const audit: AuditRecord[] = fresh.map(({ checkin: c, who }) => ({
+    who,
+    action: 'checkin',
+    entity: 'checkin',
+    entityId: c.eventId,
+    changes: { employeeId: c.employeeId, type: c.type, siteId: c.siteId, deviceId: c.deviceId, occurredAt: c.occurredAt },
+  }));
+  for (const { record, index, who } of records) {
     const seq = ++head;
     events.push({ seq, name: 'record.updated', siteId: state.employees.get(record.id)?.siteId ?? null, employeeId: record.id, payload: record });
     rows.set(`${record.id}\u0000${record.date}`, { ...record, seq });
+    audit.push({ who, action: 'upsert', entity: 'record', entityId: `${record.id}/${record.date}`, changes: record });
     results[index] = { record };
   }
 
@@ -94,6 +115,7 @@ export function judgeGroup(items: GroupItem[], state: GroupState, longestShiftMs
     checkins: fresh.map((f) => f.checkin),
     records: [...rows.values()],
     employees: records.map(({ record }) => ({ id: record.id, name: record.name })),
+    audit,
   };
   return { results, write, sites, recordsOf: new Set(records.map(({ record }) => record.id)) };
 }
@@ -127,15 +149,24 @@ function judgePunches(punches: Array<{ punch: Punch; index: number }>, state: Gr
   for (const k of judgingOrder(times)) {
     const { punch: p, index: i } = punches[k]!;
     const at = times[k]!;
+    const employee = employees.get(p.employeeId);
+    // A credential punches only employees of its sites, and only at its sites.
+    if (employee && !(reaches({ sites: p.scope }, employee.siteId) && (!p.siteId || reaches({ sites: p.scope }, p.siteId)))) {
+      results[i] = new ForbiddenError(`not allowed to punch employee ${p.employeeId}${p.siteId ? ` at site ${p.siteId}` : ''}`);
+      continue;
+    }
     const known = byEventId.get(p.eventId);
     if (known) {
       if (sameRequest(known, p)) answer(i, known);
       else results[i] = new AppError(409, 'event_id_conflict', `eventId ${p.eventId} was already used for a different check-in`);
       continue;
     }
-    const employee = employees.get(p.employeeId);
     if (!employee) {
       results[i] = new NotFoundError('unknown_employee', `no employee with id ${p.employeeId}`);
+      continue;
+    }
+    if (p.needsPin && employee.hasPin) {
+      results[i] = new AppError(401, 'invalid_pin', 'the PIN is missing or wrong');
       continue;
     }
     if (!employee.active) {
@@ -170,7 +201,7 @@ function judgePunches(punches: Array<{ punch: Punch; index: number }>, state: Gr
       continue;
     }
     const checkin: Checkin = { seq: 0, eventId: p.eventId, employeeId: p.employeeId, siteId, deviceId: p.deviceId, type: verdict.type, occurredAt: p.occurredAt, recordedAt };
-    const f: Fresh = { checkin, at, index: i, repeats: [] };
+    const f: Fresh = { checkin, at, who: p.who, index: i, repeats: [] };
     insertPunch(timeline, { type: verdict.type, at, siteId: checkin.siteId, fresh: f });
     identical.set(punchKey(checkin.employeeId, checkin.type, at), checkin);
     byEventId.set(checkin.eventId, checkin);

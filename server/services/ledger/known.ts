@@ -3,7 +3,7 @@ import type { HubEvent } from '../../events/event.js';
 import type { Assumed, GroupRead, GroupState } from '../../repositories/ledger.js';
 import type { Punch } from './judge.js';
 
-export type KnownEmployee = { siteId: string | null; active: boolean };
+export type KnownEmployee = { siteId: string | null; active: boolean; hasPin: boolean };
 
 /** A group that can be judged from what this node knows, and what the write must find unchanged. */
 export type KnownGroup = { state: GroupState; assumed: Assumed };
@@ -82,7 +82,7 @@ export function createKnownState() {
         const employee = state.employees.get(employeeId);
         const stored = state.timelines.get(employeeId) ?? [];
         if (!employee || stored.some((c) => Date.parse(c.occurredAt) > to)) employees.delete(employeeId);
-        else remember(employees, employeeId, { employee: { siteId: employee.siteId, active: employee.active }, last: newest.get(employeeId) ?? null }, MAX_EMPLOYEES);
+        else remember(employees, employeeId, { employee: { siteId: employee.siteId, active: employee.active, hasPin: employee.hasPin }, last: newest.get(employeeId) ?? null }, MAX_EMPLOYEES);
       }
     },
 

@@ -1,0 +1,15 @@
+import { randomUUID } from 'node:crypto';
+import type { Context, Next } from 'koa';
+
+// A caller's id is kept only if it is short and plain: it goes into logs and the audit log.
+const CALLER_ID = /^[\w.:-]{1,128}$/;
+
+/** Every request has an id: the caller's X-Request-Id when it is a sane one, else a new one; it is sent back. */
+export function requestId() {
+  return async (ctx: Context, next: Next) => {
+    const given = ctx.get('X-Request-Id');
+    ctx.state.requestId = CALLER_ID.test(given) ? given : randomUUID();
+    ctx.set('X-Request-Id', ctx.state.requestId);
+    await next();
+  };
+}
