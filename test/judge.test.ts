@@ -149,6 +149,53 @@ describe('the check-in judge (pure: no database, no clock)', () => {
     });
   });
 
+  describe('authority', () => {
+    const kiosk = (sites: string[], more: Partial<Punch> = {}) => ({ scope: new Set(sites), who: { ...ADMIN.who, actorRole: 'kiosk' as const }, needsPin: true, ...more });
+
+    it('a credential punches only employees of its sites, and only at its sites', () => {
+      const words = outcomes([
+        punch('in', 8, kiosk(['S1'])),
+        punch('in', 8, kiosk(['S2'])),
+        punch('in', 8, kiosk(['S1', 'S2'], { employeeId: 'B' })),
+        punch('in', 9, kiosk(['S1'], { siteId: 'S2' })),
+      ]).words;
+      // A at S1 by an S1 kiosk; A by an S2 kiosk; B, who belongs to no site; A named at a site out of reach.
+      assert.deepEqual(words, ['in', 'forbidden', 'forbidden', 'forbidden']);
+    });
+
+    it('a retry of a stored eventId is refused to a credential out of reach, not answered with the check-in', () => {
+      const original = stored(1, 'in', 8);
+      assert.deepEqual(outcomes([punch('in', 9, kiosk(['S2'], { eventId: original.eventId }))], state([original])).words, ['forbidden']);
+    });
+
+    it('a kiosk that names an employee with a PIN, without proving it, is refused; people need not prove it', () => {
+      const words = outcomes([punch('in', 8, kiosk(['S2'], { employeeId: 'P' })), punch('in', 9, { employeeId: 'P' })]).words;
+      assert.deepEqual(words, ['invalid_pin', 'in']);
+      assert.deepEqual(outcomes([punch('in', 8, kiosk(['S1']))]).words, ['in'], 'an employee without a PIN needs none');
+    });
+
+    it('an older-API record is written only for an employee in reach; a new employee (no site) for admins only', () => {
+      const record = (id: string, scope: 'all' | Set<string>): GroupItem => ({ record: { id, name: id, status: 'present', date: '2026-11-20' }, scope, who: ADMIN.who });
+      const { words } = outcomes([record('A', new Set(['S1'])), record('A', new Set(['S2'])), record('N', new Set(['S1'])), record('N', 'all')]);
+      assert.deepEqual(words, ['record', 'forbidden', 'forbidden', 'record']);
+    });
+
+    it('every stored check-in and record has its audit entry, with who asked; refusals and duplicates have none', () => {
+      const who = { ...ADMIN.who, actorId: 'kiosk-7', ip: '10.0.0.7', requestId: 'r-1' };
+      const { judged } = outcomes([punch('in', 8, { who, deviceId: 'door' }), punch('in', 8, { who }), punch('out', 7), { record: { id: 'A', name: 'Ann', status: 'x', date: '2026-11-20' }, ...ADMIN }]);
+      assert.deepEqual(
+        judged.write.audit.map((a) => [a.action, a.entity, a.who.actorId]),
+        [
+          ['checkin', 'checkin', 'kiosk-7'],
+          ['upsert', 'record', 'test'],
+        ],
+      );
+      const [entry] = judged.write.audit;
+      assert.deepEqual(entry!.changes, { employeeId: 'A', type: 'in', siteId: 'S1', deviceId: 'door', occurredAt: at(8) });
+      assert.equal(entry!.entityId, judged.write.checkins[0]!.eventId);
+    });
+  });
+
   describe('what a group writes', () => {
     it('check-ins take consecutive seqs after the head, then one presence change per employee, then records', () => {
       const items: GroupItem[] = [punch('in', 8), punch('out', 9), punch('in', 20, { employeeId: 'B' }), { record: { id: 'A', name: 'Ann', status: 'present', date: '2026-11-20' }, ...ADMIN }];

@@ -83,6 +83,7 @@ function open(kind: Kind, spec: SocketSpec): Promise<void> {
     if (kind === 'hub') {
       const client = createDashboardClient({
         url: spec.url,
+        token: spec.token,
         sites: [spec.site],
         socket: settings,
         onEvent: (e) => (e.name === 'checkin.recorded' ? onCheckin(c, e) : e.name === 'presence.changed' ? onPresence(c, e) : undefined),

@@ -61,7 +61,8 @@ export async function pacedLoad(kind: Kind, nodes: NodeProc[], c: Counters, rate
     const text = body(kind, c, node);
     const dueWall = Date.now() - (performance.now() - dueAt);
     try {
-      const { status, text: answer } = await post(agents[node]!, nodes[node]!.url, path, text);
+      const kiosk = nodes[node]!.tokens?.kiosk;
+      const { status, text: answer } = await post(agents[node]!, nodes[node]!.url, path, text, kiosk ? { authorization: `Bearer ${kiosk}` } : {});
       stats.http.add(performance.now() - dueAt);
       stats.statuses[status] = (stats.statuses[status] ?? 0) + 1;
       if (status === 201) {

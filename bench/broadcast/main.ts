@@ -14,15 +14,16 @@
  * Exit 1 only when the run is invalid (errors, failed connections) or a dashboard missed an event;
  * missed performance targets are printed, not thrown.
  */
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { repeatedLines } from '../lib/child.js';
-import { connect, createBenchDatabase, SITES } from '../lib/database.js';
+import { allSites, connect, createBenchDatabase, SITES } from '../lib/database.js';
 import { codeVersion, machineLine } from '../lib/machine.js';
 import { num, positive, ratio, say, verdict } from '../lib/print.js';
 import { removeRedisKeys } from '../lib/redis.js';
 import { onCleanup, run } from '../lib/run.js';
 import type { Counters } from './load.js';
-import { startBareNode, startHubNode, type NodeProc } from './nodes.js';
+import { createHubTokens, startBareNode, startHubNode, type NodeProc } from './nodes.js';
 import { runPhase, type Delivery, type PhaseOptions } from './phase.js';
 import { lat, memLine, ms, printPhase, rssLine, rssPerSocket } from './report.js';
 
@@ -103,7 +104,11 @@ async function main(): Promise<number> {
 
   say(`== hub: ${NODES} node(s), Redis adapter ==`);
   const hubNodes: NodeProc[] = [];
-  for (let i = 0; i < NODES; i++) hubNodes.push(await startHubNode(`hub-${'ab'[i]}`, dbUrl, { url: REDIS_URL, prefix }));
+  // The first node's first start makes ADMIN_TOKEN the admin's; dashboards and the load get tokens of their roles.
+  const adminToken = `ahub_${randomBytes(32).toString('base64url')}`;
+  for (let i = 0; i < NODES; i++) hubNodes.push(await startHubNode(`hub-${'ab'[i]}`, dbUrl, { url: REDIS_URL, prefix }, adminToken));
+  const tokens = await createHubTokens(hubNodes[0]!.url, adminToken, allSites());
+  for (const node of hubNodes) node.tokens = tokens;
   const hub = await runPhase('hub', hubNodes, db, counters, opts);
   if (!idle) printPhase(hub, RATE);
   for (const n of hubNodes) await n.stop();

@@ -9,6 +9,8 @@ import { onCleanup } from '../lib/run.js';
 
 export type NodeProc = Server & {
   memFile: string;
+  /** Hub nodes only: the credentials the load and the dashboards use. */
+  tokens?: HubTokens;
   /** Bare nodes only: check-ins broadcast with n > fromN, by site. */
   emitted?(fromN: number): Promise<Record<string, number>>;
 };
@@ -22,10 +24,33 @@ function memFile(name: string): string {
   return file;
 }
 
-export async function startHubNode(name: string, dbUrl: string, redis: { url: string; prefix: string }): Promise<NodeProc> {
+/** A kiosk token for every site (the check-ins), and a dashboard token per site (its sockets). */
+export type HubTokens = { kiosk: string; dashboard: Record<string, string> };
+
+// The bench is one client with many sockets and thousands of requests a second: the abuse limits
+// are not what it measures.
+const UNLIMITED = { RATE_LIMIT_PER_TOKEN: '10000000', RATE_LIMIT_PER_IP: '10000000', SOCKETS_PER_TOKEN: '1000000', SOCKETS_PER_IP: '1000000' };
+
+export async function startHubNode(name: string, dbUrl: string, redis: { url: string; prefix: string }, adminToken: string): Promise<NodeProc> {
   const mem = memFile(name);
-  const hub = await startHub({ name, dbUrl, redis, nodeArgs: PROBE_ARGS, env: { BENCH_MEM_FILE: mem } });
+  const hub = await startHub({ name, dbUrl, redis, nodeArgs: PROBE_ARGS, env: { BENCH_MEM_FILE: mem, ADMIN_TOKEN: adminToken, ...UNLIMITED } });
   return { ...hub, memFile: mem };
+}
+
+/** Tokens made through the hub's own API with the admin token it was started with. */
+export async function createHubTokens(hubUrl: string, adminToken: string, sites: string[]): Promise<HubTokens> {
+  const create = async (body: object) => {
+    const res = await fetch(`${hubUrl}/api/v1/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 201) throw new Error(`creating a token answered ${res.status}: ${await res.text()}`);
+    return ((await res.json()) as { data: { token: string } }).data.token;
+  };
+  const dashboard: Record<string, string> = {};
+  for (const site of sites) dashboard[site] = await create({ name: `bench dashboard ${site}`, role: 'dashboard', sites: [site] });
+  return { kiosk: await create({ name: 'bench kiosk', role: 'kiosk', sites }), dashboard };
 }
 
 export async function startBareNode(name: string, redisUrl: string, prefix: string): Promise<NodeProc> {

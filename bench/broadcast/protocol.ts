@@ -3,7 +3,7 @@
 export type Kind = 'hub' | 'bare';
 
 /** node: the index of the node the socket is on; check-ins carry the index of the node that took them as deviceId. */
-export type SocketSpec = { url: string; site: string; node: number };
+export type SocketSpec = { url: string; site: string; node: number; token?: string };
 export const deviceOf = (node: number) => `bench-node-${node}`;
 
 export type SiteTally = { sockets: number; minCheckins: number; maxCheckins: number; checkins: number; minPresence: number; maxPresence: number; presence: number };

@@ -74,7 +74,11 @@ export async function connectSockets(
   nodes: NodeProc[],
   count: number,
 ): Promise<{ connected: number; failed: number; seconds: number; errors: string[] }> {
-  const specs: SocketSpec[] = Array.from({ length: count }, (_, i) => ({ url: nodes[i % nodes.length]!.url, site: siteId(Math.floor(i / nodes.length)), node: i % nodes.length }));
+  const specs: SocketSpec[] = Array.from({ length: count }, (_, i) => {
+    const node = nodes[i % nodes.length]!;
+    const site = siteId(Math.floor(i / nodes.length));
+    return { url: node.url, site, node: i % nodes.length, token: node.tokens?.dashboard[site] };
+  });
   const per = Math.ceil(count / workers.length);
   const t0 = performance.now();
   const replies = await Promise.all(

@@ -36,8 +36,8 @@ type Autocannon = (opts: {
 }) => AcInstance;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
-/** The hub under load, and the bench's own connection for reading seqs. */
-export type Target = { hub: Server; db: pg.Client; connections: number; redis: boolean };
+/** The bench's own connection for reading seqs, and how the hubs (each route's own) are loaded. */
+export type Target = { db: pg.Client; connections: number; redis: boolean };
 
 export type LoadResult = {
   label: string;
@@ -55,17 +55,18 @@ export type LoadResult = {
   generator: string;
 };
 
-const snap = (t: Target) => cpuSnap([['hub', t.hub.pid]], { redis: t.redis });
+const snap = (t: Target, hub: Server) => cpuSnap([['hub', hub.pid]], { redis: t.redis });
+const headersOf = (route: Route): Record<string, string> => (route.authorization ? { authorization: route.authorization } : {});
 
 export async function runAutocannon(t: Target, route: Route, label: string, seconds: number, overallRate?: number, quiet = false): Promise<LoadResult> {
   route.runs++;
   if (!quiet) say(`${label}: autocannon, ${t.connections} connections, ${seconds} s${overallRate ? `, overallRate ${overallRate}/s` : ''}, ${route.path}`);
   const headBefore = await seqHead(t.db);
-  const before = snap(t);
+  const before = snap(t, route.hub);
   const ackedBefore = route.acked.size;
   const latencies: number[] = [];
   const instance = autocannon({
-    url: t.hub.url,
+    url: route.hub.url,
     connections: t.connections,
     duration: seconds,
     timeout: 30,
@@ -77,7 +78,7 @@ export async function runAutocannon(t: Target, route: Route, label: string, seco
       {
         method: 'POST',
         path: route.path,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...headersOf(route) },
         setupRequest(req, context) {
           const { key, body } = route.next();
           context.key = key;
@@ -91,7 +92,7 @@ export async function runAutocannon(t: Target, route: Route, label: string, seco
   });
   instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => latencies.push(responseTime));
   const result = await instance;
-  const after = snap(t);
+  const after = snap(t, route.hub);
   await sleep(300); // requests cut off at the end may still commit; let them, so the seq range is whole
   const headAfter = await seqHead(t.db);
   return {
@@ -117,7 +118,7 @@ export async function runAutocannon(t: Target, route: Route, label: string, seco
 export async function runPaced(t: Target, route: Route, label: string, seconds: number, rate: number): Promise<LoadResult> {
   say(`${label}: open-loop ${rate}/s for ${seconds} s (node:http, keep-alive)`);
   const headBefore = await seqHead(t.db);
-  const before = snap(t);
+  const before = snap(t, route.hub);
   const ackedBefore = route.acked.size;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   const latencies: number[] = [];
@@ -126,7 +127,7 @@ export async function runPaced(t: Target, route: Route, label: string, seconds: 
   const send = async (_i: number, dueAt: number) => {
     const { key, body } = route.next();
     try {
-      const { status, text } = await post(agent, t.hub.url, route.path, body);
+      const { status, text } = await post(agent, route.hub.url, route.path, body, headersOf(route));
       latencies.push(performance.now() - dueAt);
       statusCounts[status] = (statusCounts[status] ?? 0) + 1;
       noteResponse(route, status, key, text);
@@ -137,7 +138,7 @@ export async function runPaced(t: Target, route: Route, label: string, seconds: 
   const run = await openLoop(rate, seconds, send, 5);
   if (run.gaveUp) say(`${label}: more than ${5 * rate} requests outstanding after ${run.sent} sent: the hub fell behind, stopped sending`);
   agent.destroy();
-  const after = snap(t);
+  const after = snap(t, route.hub);
   const headAfter = await seqHead(t.db);
   return {
     label,

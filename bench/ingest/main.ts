@@ -2,8 +2,10 @@
  * Ingest benchmark (`npm run bench:ingest`): the hub's write paths against raw single-row INSERT
  * transactions, on real PostgreSQL, in one run.
  *
- *   1. throughput  autocannon at a fixed concurrency: distinct `toggle` check-ins, and (unless --no-create)
- *                  distinct creates on the older API's route → per second, p50/p99, per transaction;
+ *   1. throughput  autocannon at a fixed concurrency: distinct `toggle` check-ins with a kiosk token,
+ *                  the same on a second hub with AUTH_ENABLED=false (what authentication costs), and
+ *                  (unless --no-create) distinct creates on the older API's route → per second,
+ *                  p50/p99, per transaction;
  *      raw         as many pg clients looping BEGIN; INSERT one row; COMMIT → rows/s; all in
  *                  alternating slices, so every party sees the same machine (see rounds.ts)
  *   2. fixed       check-ins by autocannon overallRate → achieved rate, p50/p99
@@ -12,10 +14,11 @@
  * Then the database must hold every acknowledged request, under gapless seqs. Exit 1 only when the run
  * is invalid (an error response, a lost or stray write, a seq gap); missed targets are printed, not thrown.
  */
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { repeatedLines, startHub } from '../lib/child.js';
-import { connect, createBenchDatabase } from '../lib/database.js';
+import { allSites, connect, createBenchDatabase } from '../lib/database.js';
 import { codeVersion, machineLine } from '../lib/machine.js';
 import { ms, num, perSec, positive, say, verdict } from '../lib/print.js';
 import { cpuLine } from '../lib/proc.js';
@@ -56,6 +59,20 @@ const WARMUP = Number(flags.warmup) || 0;
 const RATE = positive('rate', flags.rate);
 const EMPLOYEES = Math.round(positive('employees', flags.employees));
 const P99_TARGET_MS = 50;
+const AUTH_FLOOR = 0.95;
+// The bench is one client sending thousands of requests a second: the per-IP and per-token limits
+// are for abuse, not for this.
+const UNLIMITED = { RATE_LIMIT_PER_TOKEN: '10000000', RATE_LIMIT_PER_IP: '10000000' };
+
+async function createToken(hubUrl: string, adminToken: string, body: object): Promise<string> {
+  const res = await fetch(`${hubUrl}/api/v1/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 201) throw new Error(`creating a token answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { data: { token: string } }).data.token;
+}
 const REDIS_URL = process.env.REDIS_URL || (flags.redis ? 'redis://127.0.0.1:6379' : undefined);
 // The hub's cache keys, when it runs with Redis: its own, removed at the end.
 const REDIS_PREFIX = `bench-ingest-${process.pid}`;
@@ -101,11 +118,19 @@ async function main(): Promise<number> {
   say(`code: ${code}`);
   const floor = await commitFloor(db);
   say(`floor: ${floor}`);
-  say(REDIS_URL ? `the hub runs with Redis ${REDIS_URL}` : 'the hub runs without Redis (single node: the DB path is measured)');
-  const hub = await startHub({ name: 'hub', dbUrl, redis: REDIS_URL ? { url: REDIS_URL, prefix: REDIS_PREFIX } : undefined });
-  const t: Target = { hub, db, connections: CONNECTIONS, redis: Boolean(REDIS_URL) };
-  const checkins = checkinRoute(EMPLOYEES);
-  const routes = flags.create ? [checkins, createRoute(EMPLOYEES)] : [checkins];
+  say(REDIS_URL ? `the hubs run with Redis ${REDIS_URL}` : 'the hubs run without Redis (single node: the DB path is measured)');
+  const redis = REDIS_URL ? { url: REDIS_URL, prefix: REDIS_PREFIX } : undefined;
+  // The bench's own admin token, made by the hub at its first start; with it, a kiosk token for every site.
+  const adminToken = `ahub_${randomBytes(32).toString('base64url')}`;
+  const hub = await startHub({ name: 'hub', dbUrl, redis, env: { ...UNLIMITED, ADMIN_TOKEN: adminToken } });
+  const kioskToken = await createToken(hub.url, adminToken, { name: 'bench kiosk', role: 'kiosk', sites: allSites() });
+  // The same hub with nobody checked, on the same database: the baseline that shows what authentication costs.
+  const open = await startHub({ name: 'hub-open', dbUrl, redis, env: { ...UNLIMITED, AUTH_ENABLED: 'false' } });
+  const t: Target = { db, connections: CONNECTIONS, redis: Boolean(REDIS_URL) };
+  // Each hub punches its own half of the employees, so neither judges the other's latest punches.
+  const checkins = checkinRoute(EMPLOYEES, { name: 'check-ins', hub, authorization: `Bearer ${kioskToken}`, first: 0, stride: 2 });
+  const openCheckins = checkinRoute(EMPLOYEES, { name: 'check-ins without auth', hub: open, first: 1, stride: 2 });
+  const routes = [checkins, openCheckins, ...(flags.create ? [createRoute(EMPLOYEES, { hub, authorization: `Bearer ${adminToken}` })] : [])];
 
   const load: LoadResult[] = [];
   if (WARMUP > 0) {
@@ -131,9 +156,12 @@ async function main(): Promise<number> {
   printLoad(paced, 'check-ins', RATE);
 
   await hub.stop(); // drains: every request taken has committed or failed
+  await open.stop();
   const check = await verify(db, routes, load, CONNECTIONS);
 
-  const [hubRun, createRun] = throughput.routes;
+  const [hubRun, openRun, createRun] = throughput.routes;
+  const authCost = hubRun!.rate / openRun!.rate;
+  const authByRound = hubRun!.rounds.map((r, i) => r / openRun!.rounds[i]!);
   const fixedRate = fixed.created / fixed.seconds;
   const pacedRate = paced.created / paced.seconds;
   const perTxn = (l: LoadResult) => (l.groups ? ` (mean ${l.groups.mean.toFixed(1)} per transaction)` : '');
@@ -147,18 +175,21 @@ async function main(): Promise<number> {
   console.log(`machine:  ${machine}`);
   console.log(`code:     ${code}`);
   console.log(`floor:    ${floor}`);
-  console.log(`hub:      ${perSec(hubRun!.rate)} check-ins, p50 ${ms(hubRun!.load.latency.p50)}, p99 ${ms(hubRun!.load.latency.p99)} at ${CONNECTIONS} connections${perTxn(hubRun!.load)}`);
+  console.log(`hub:      ${perSec(hubRun!.rate)} check-ins with a kiosk token, p50 ${ms(hubRun!.load.latency.p50)}, p99 ${ms(hubRun!.load.latency.p99)} at ${CONNECTIONS} connections${perTxn(hubRun!.load)}`);
+  console.log(`no auth:  ${perSec(openRun!.rate)} check-ins (AUTH_ENABLED=false), p50 ${ms(openRun!.load.latency.p50)}, p99 ${ms(openRun!.load.latency.p99)}${perTxn(openRun!.load)}`);
   if (createRun) {
     console.log(`create:   ${perSec(createRun.rate)} creates (older API), p50 ${ms(createRun.load.latency.p50)}, p99 ${ms(createRun.load.latency.p99)} at ${CONNECTIONS} connections${perTxn(createRun.load)}`);
   }
   console.log(`raw:      ${perSec(rawRate)} single-row INSERT transactions, p50 ${ms(raw.latency.p50)}, p99 ${ms(raw.latency.p99)} at ${CONNECTIONS} clients`);
   console.log(`ratio:    hub/raw = ${hubRun!.ratio.toFixed(2)} (by round: ${byRound(hubRun!.rounds)})`);
   if (createRun) console.log(`          create/raw = ${createRun.ratio.toFixed(2)} (by round: ${byRound(createRun.rounds)})`);
+  console.log(`          auth/no-auth = ${authCost.toFixed(2)} (by round: ${byRound(authByRound)})`);
   console.log(`ceiling:  ${cpuCeiling(hubRun!.load, raw, rawRate)}`);
   console.log(`fixed:    autocannon overallRate ${RATE}/s achieved ${perSec(fixedRate)}, p50 ${ms(fixed.latency.p50)}, p99 ${ms(fixed.latency.p99)}`);
   console.log(`paced:    open loop achieved ${perSec(pacedRate)}, p50 ${ms(paced.latency.p50)}, p99 ${ms(paced.latency.p99)} (from each request's due time)`);
   for (const line of check.lines) console.log(`db:       ${line}`);
   console.log(`${verdict(hubRun!.ratio >= 1)}  ratio hub/raw ≥ 1.0 (${hubRun!.ratio.toFixed(2)})`);
+  console.log(`${verdict(authCost >= AUTH_FLOOR)}  check-ins with a kiosk token within ${Math.round((1 - AUTH_FLOOR) * 100)}% of the same hub without auth (${authCost.toFixed(2)})`);
   console.log(`${verdict(fixedRate >= RATE * 0.97 && fixed.latency.p99 <= P99_TARGET_MS)}  p99 ≤ ${P99_TARGET_MS} ms at ${RATE}/s, autocannon overallRate (p99 ${ms(fixed.latency.p99)}, achieved ${perSec(fixedRate)})`);
   console.log(`${verdict(pacedRate >= RATE * 0.97 && paced.latency.p99 <= P99_TARGET_MS)}  p99 ≤ ${P99_TARGET_MS} ms at ${RATE}/s, open-loop cross-check (p99 ${ms(paced.latency.p99)})`);
   console.log(`${verdict(check.ok)}  database holds exactly the acknowledged ${routes.map((r) => r.name).join(' and ')} (plus cut-off ones), seqs gapless`);

@@ -24,7 +24,7 @@ export async function runThroughput(t: Target, routes: Route[], opts: { dbUrl: s
     `throughput: ${routes.map((r) => r.name).join(' and ')} (autocannon) against raw (${t.connections} pg clients looping BEGIN; INSERT one row; COMMIT), ` +
       `${t.connections} at a time, ${opts.rounds} alternating rounds of ${seconds} s each`,
   );
-  const raw = await openRaw(opts.dbUrl, t.connections, opts.employees, t.hub.pid);
+  const raw = await openRaw(opts.dbUrl, t.connections, opts.employees, routes[0]!.hub.pid);
   const loads = new Map<Route, LoadResult[]>(routes.map((r) => [r, []]));
   const raws: RawResult[] = [];
   const rounds: Array<Map<Route, number>> = [];

@@ -3,11 +3,15 @@
  * acknowledged kept for the database check at the end.
  */
 import { randomUUID } from 'node:crypto';
+import type { Server } from '../lib/child.js';
 import { employeeOf } from '../lib/database.js';
 
 export type Route = {
   /** As printed: "check-ins", "creates". */
   name: string;
+  /** The hub it is sent to, and the Authorization header it carries (none: a hub without auth). */
+  hub: Server;
+  authorization?: string;
   path: string;
   /** The event each request commits: transactions are counted by it (one transaction's events share created_at). */
   kind: string;
@@ -28,17 +32,25 @@ export function noteResponse(route: Route, status: number, key: string | undefin
   else if (errorSamples.length < 5) errorSamples.push(`${route.path} ${status} ${body.slice(0, 200)}`);
 }
 
-/** `POST /api/v1/checkins`: a fresh eventId, employees in turn, `toggle` so each punch is valid whatever the state. */
-export function checkinRoute(employees: number): Route {
-  let k = 0;
+/**
+ * `POST /api/v1/checkins`: a fresh eventId, employees in turn (every `stride`-th from `first`, so two
+ * routes punch different people), `toggle` so each punch is valid whatever the state.
+ */
+export function checkinRoute(employees: number, via: { name: string; hub: Server; authorization?: string; first?: number; stride?: number }): Route {
+  let k = via.first ?? 0;
+  const stride = via.stride ?? 1;
   const route: Route = {
-    name: 'check-ins',
+    name: via.name,
+    hub: via.hub,
+    authorization: via.authorization,
     path: '/api/v1/checkins',
     kind: 'checkin.recorded',
     next() {
       const eventId = randomUUID();
       route.sent.add(eventId);
-      return { key: eventId, body: JSON.stringify({ employeeId: employeeOf(k++, employees).employeeId, type: 'toggle', eventId }) };
+      const employeeId = employeeOf(k, employees).employeeId;
+      k += stride;
+      return { key: eventId, body: JSON.stringify({ employeeId, type: 'toggle', eventId }) };
     },
     isAck: (status) => status === 201,
     sent: new Set(),
@@ -55,10 +67,12 @@ const FIRST_DAY = Date.UTC(2000, 0, 1);
  * The older API's `POST /api/v1/attendance/create`: seeded employees in turn, a day later each time
  * round, so every (id, date) pair is new and each create is a real upsert of its own row.
  */
-export function createRoute(employees: number): Route {
+export function createRoute(employees: number, via: { hub: Server; authorization?: string }): Route {
   let k = 0;
   const route: Route = {
     name: 'creates',
+    hub: via.hub,
+    authorization: via.authorization,
     path: '/api/v1/attendance/create',
     kind: 'record.updated',
     next() {

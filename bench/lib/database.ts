@@ -14,6 +14,9 @@ export const SITES = 10;
 
 export const siteId = (i: number) => `S${String(1 + (i % SITES)).padStart(2, '0')}`;
 
+/** Every seeded site's id. */
+export const allSites = () => Array.from({ length: SITES }, (_, i) => siteId(i));
+
 /** The k-th employee in turn (0-based, wrapping): employee g (1-based) works at site S(1 + g % 10), as seeded. */
 export function employeeOf(k: number, employees: number): { employeeId: string; siteId: string; g: number } {
   const g = 1 + (k % employees);

@@ -3,11 +3,11 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
 /** POST a JSON body; resolves with the answer, rejects on a socket error or after 30 s without one. */
-export function post(agent: http.Agent, url: string, path: string, body: string): Promise<{ status: number; text: string }> {
+export function post(agent: http.Agent, url: string, path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { agent, host: hostname, port, method: 'POST', path, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      { agent, host: hostname, port, method: 'POST', path, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
