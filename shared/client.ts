@@ -45,7 +45,7 @@ export function createDashboardClient(opts: {
   let filter: { sites?: string[]; employees?: string[] } = { sites: opts.sites, employees: opts.employees };
 
   const subscribe = () => {
-    socket.emit('subscribe', { ...filter, since: lastSeq }, (ack) => {
+    socket.emit('subscribe', { ...filter, since: lastSeq, packed: true }, (ack) => {
       // A superseded subscribe is answered too; the later one's ack is what counts.
       if (!ack.ok) return ack.error.code === 'superseded' ? undefined : opts.onError?.(ack.error);
       // A first subscribe starts from the snapshot's seq; a resumed one keeps its own place.

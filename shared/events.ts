@@ -18,13 +18,20 @@ export type LiveEvent = {
   [K in LiveEventName]: { seq: number; name: K; siteId: string | null; employeeId: string | null; payload: LiveEventPayloads[K] };
 }[LiveEventName];
 
+/** The event of one name, as its named message carries it. */
+export type LiveEventOf<K extends LiveEventName> = Extract<LiveEvent, { name: K }>;
+
 /**
- * One `events` message carries every event a socket is due from one commit (or one replay page), in
- * seq order: a check-in and the presence change it causes, or a whole offline batch, cost the socket
- * one WebSocket frame instead of one each.
+ * What a subscribed socket receives, in seq order. By default each event is a message of its own
+ * name, as Socket.IO clients expect. A subscriber that asks for `packed` gets instead one `events`
+ * message with every event it is due from one commit (or one replay page): a check-in and the
+ * presence change it causes, or a whole offline batch, cost it one WebSocket frame instead of one each.
  */
 export interface ServerToClientEvents {
   events: (batch: LiveEvent[]) => void;
+  'checkin.recorded': (event: LiveEventOf<'checkin.recorded'>) => void;
+  'presence.changed': (event: LiveEventOf<'presence.changed'>) => void;
+  'record.updated': (event: LiveEventOf<'record.updated'>) => void;
 }
 
 /** Socket.IO event maps shared by the hub and every client: one contract, typed on both ends. */

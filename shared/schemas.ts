@@ -162,6 +162,8 @@ export const SubscribeRequest = z.strictObject({
   employees: z.array(Id).max(1000).optional(),
   /** Last seq the client has: the hub replays every matching event after it, then goes live. */
   since: z.number().int().min(0).optional(),
+  /** true: events come packed in `events` messages (one frame per commit); else one named message each. */
+  packed: z.boolean().optional(),
 });
 export type SubscribeRequest = z.infer<typeof SubscribeRequest>;
 

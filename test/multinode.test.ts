@@ -17,8 +17,9 @@ function dashboard(hub: TestHub): Promise<Client> {
   });
 }
 
+/** Packed, as the client library subscribes: these tests look at which events share a message. */
 const subscribe = (socket: Client, request: SubscribeRequest) =>
-  new Promise<SubscribeAck>((resolve) => socket.emit('subscribe', request, resolve));
+  new Promise<SubscribeAck>((resolve) => socket.emit('subscribe', { packed: true, ...request }, resolve));
 
 /** Every `events` message a socket receives, as it arrives. */
 function messages(socket: Client): LiveEvent[][] {
@@ -142,6 +143,26 @@ describe('live broadcast across two nodes sharing Redis', () => {
     const r = got[0]!;
     assert.deepEqual(r, { seq: r.seq, id: 'E9', name: 'Eve', status: 'present', date: '2026-11-27' });
     assert.ok(r.seq > 0);
+  });
+
+  it('a plain Socket.IO subscriber gets each event as a message of its own name, in seq order, across nodes', async () => {
+    const socket = await dashboard(b);
+    sockets.push(socket);
+    const named: Array<[string, number]> = [];
+    const note = (e: LiveEvent) => void named.push([e.name, e.seq]);
+    socket.on('checkin.recorded', note).on('presence.changed', note).on('record.updated', note);
+    const packed: LiveEvent[][] = [];
+    socket.on('events', (batch) => packed.push(batch));
+    await new Promise<SubscribeAck>((resolve) => socket.emit('subscribe', { employees: ['E5'] }, resolve));
+    const punch = (await api(a, 'POST', '/api/v1/checkins', { employeeId: 'E5', type: 'toggle' })).body.data;
+    await api(a, 'POST', '/api/v1/attendance/create', { id: 'E5', name: 'Eli', status: 'present', date: '2026-11-28' });
+    await until(() => named.some(([name]) => name === 'record.updated'), 5000, 'the record.updated sentinel');
+    assert.deepEqual(named, [
+      ['checkin.recorded', punch.seq],
+      ['presence.changed', punch.seq + 1],
+      ['record.updated', punch.seq + 2],
+    ]);
+    assert.deepEqual(packed, [], 'no packed messages unless asked');
   });
 
   it('an invalid subscribe is refused in the ack', async () => {

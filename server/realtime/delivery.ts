@@ -3,11 +3,18 @@ import type { HubEvent } from '../events/event.js';
 import { REPLAYING, roomsFor } from './rooms.js';
 import type { HubIo } from './server.js';
 
+/** Events to sockets that take them the same way (a room, or one socket's own): one `events` message, or a message each. */
+export function send(to: ReturnType<HubIo['local']['to']>, events: HubEvent[], packed: boolean): void {
+  if (packed) to.emit('events', events);
+  else for (const e of events) to.emit(e.name, e as never);
+}
+
 /**
- * Hand a run of events (in seq order, from the node's event stream) to this node's matching sockets: one `events`
- * message per socket, since frames, not bytes, are what a broadcast costs. Sockets due the same
- * events (the usual case: one site each) share one encoded broadcast. Sockets still receiving a replay
- * queue theirs, to be sent right after it.
+ * Hand a run of events (in seq order, from the node's event stream) to this node's matching sockets,
+ * each event only to sockets whose actor may see its site. Sockets due the same events (the usual
+ * case: one site each) that take them the same way share one encoded broadcast; a packed subscriber
+ * gets one `events` message, since frames, not bytes, are what a broadcast costs. Sockets still
+ * receiving a replay queue theirs, to be sent right after it.
  */
 export function createDelivery(io: HubIo) {
   const nsp = io.of('/');
@@ -30,7 +37,7 @@ export function createDelivery(io: HubIo) {
         if (d) {
           d.key += `,${e.seq}`;
           d.events.push(e);
-        } else due.set(id, { key: `${e.seq}`, events: [e] });
+        } else due.set(id, { key: `${socket.data.packed ? 'p' : 'n'}${e.seq}`, events: [e] });
       }
     }
     const shared = new Map<string, { events: HubEvent[]; ids: string[] }>();
@@ -39,6 +46,6 @@ export function createDelivery(io: HubIo) {
       if (group) group.ids.push(id);
       else shared.set(d.key, { events: d.events, ids: [id] });
     }
-    for (const group of shared.values()) io.local.to(group.ids).emit('events', group.events);
+    for (const [key, group] of shared) send(io.local.to(group.ids), group.events, key.startsWith('p'));
   };
 }

@@ -15,9 +15,10 @@ export interface InterServerEvents {
   'hub:revoked': (revoked: Revoked[]) => void;
 }
 
-/** Per-socket state: who it is (set in the handshake), and events held back while a replay is being sent. */
+/** Per-socket state: who it is (set in the handshake), how it takes events, and events held back while a replay is being sent. */
 export interface SocketData {
   actor: Actor;
+  packed: boolean;
   /** What it authenticated with, checked again now and then: it may be revoked or expire. */
   presented: Presented;
   replay: { queue: HubEvent[] } | null;

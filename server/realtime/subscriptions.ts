@@ -8,6 +8,7 @@ import type { PresenceService } from '../services/presence.js';
 import { fieldIssues } from '../validate.js';
 import { authorize, policies } from '../policies/index.js';
 import { payloadAndAck } from './args.js';
+import { send } from './delivery.js';
 import { REPLAYING, roomsForFilter } from './rooms.js';
 import type { HubIo } from './server.js';
 
@@ -43,7 +44,7 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
         return;
       }
       const { actor } = socket.data;
-      const { employees, since } = parsed.data;
+      const { employees, since, packed = false } = parsed.data;
       try {
         authorize(actor, policies.events, 'subscribe', ...(parsed.data.sites ?? []));
       } catch (err) {
@@ -52,6 +53,7 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
       // Without a filter, everything in reach: every event for an admin, its sites' for anyone else.
       const sites = parsed.data.sites ?? (employees === undefined && actor.sites !== 'all' ? [...actor.sites] : undefined);
       reset();
+      socket.data.packed = packed;
       const mine = generation;
       // A later subscribe on this socket replaced this one before it was answered: it still gets an answer.
       const superseded = () => ack({ ok: false, error: { code: 'superseded', message: 'a later subscribe on this socket replaced this one' } });
@@ -68,12 +70,12 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
         for (let after = from; after < upTo; ) {
           const page = await feed.matching({ after, upTo, sites, employees, within: actor.sites, limit: REPLAY_PAGE });
           if (mine !== generation) return;
-          if (page.length) socket.emit('events', page);
+          if (page.length) send(io.local.to(socket.id), page, packed);
           if (page.length < REPLAY_PAGE) break;
           after = page.at(-1)!.seq;
         }
         // Synchronously: send what was held back, then go live.
-        if (replay.queue.length) socket.emit('events', replay.queue);
+        if (replay.queue.length) send(io.local.to(socket.id), replay.queue, packed);
         socket.data.replay = null;
         socket.leave(REPLAYING);
       } catch (err) {
