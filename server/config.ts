@@ -91,6 +91,9 @@ const schema = z.object({
   AUTH_JWT_NAME_CLAIM: z.string().min(1).max(200).default('name'),
 });
 
+/** Every setting the hub reads. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(schema.shape);
+
 export type Config = Readonly<z.infer<typeof schema> & { DATA_DIR: string }>;
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);

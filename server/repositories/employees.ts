@@ -62,10 +62,10 @@ export async function findEmployeeByBadge(db: Knex | Knex.Transaction, badge: st
   return row && { id: row.id, name: row.name, siteId: row.site_id, active: row.active, pinHash: row.pin_hash };
 }
 
-/** An employee's PIN hash, null when they have none, undefined when there is no such employee. */
-export async function findPinHash(db: Knex, id: string): Promise<string | null | undefined> {
-  const row = await db(TABLE).where({ id }).first('pin_hash');
-  return row && row.pin_hash;
+/** An employee's site and PIN hash (null when they have none); undefined when there is no such employee. */
+export async function findPinHolder(db: Knex, id: string): Promise<{ siteId: string | null; pinHash: string | null } | undefined> {
+  const row = await db(TABLE).where({ id }).first('site_id', 'pin_hash');
+  return row && { siteId: row.site_id, pinHash: row.pin_hash };
 }
 
 export async function listEmployees(db: Knex, q: EmployeeListQuery, sites: Scope): Promise<Page<Employee>> {

@@ -10,7 +10,8 @@ import type { Knex } from '../db/knex.js';
 import { AppError, NotFoundError, toAppError, ValidationError } from '../errors.js';
 import { listCheckins } from '../repositories/checkins.js';
 import type { Role, Scope } from '../auth/actor.js';
-import { findEmployeeByBadge, findPinHash } from '../repositories/employees.js';
+import { requireReach } from '../policies/index.js';
+import { findEmployeeByBadge, findPinHolder } from '../repositories/employees.js';
 import { punchesNeedPin } from '../policies/resources.js';
 import { fieldIssues } from '../validate.js';
 import type { Authority, Ledger, Punch, PunchResult } from './ledger/index.js';
@@ -36,7 +37,7 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
   const commit = (punches: Punch[]) => ledger.submit(punches.map((punch) => ({ punch }))) as Promise<Array<PunchResult | Error>>;
 
   /** Validated input → a punch: identity resolved (badge + PIN), eventId and time fixed. */
-  async function toPunch(input: CheckinInput, by: Puncher, idempotencyKey?: string, identify = employeeIdForBadge): Promise<Punch> {
+  async function toPunch(input: CheckinInput, by: Puncher, idempotencyKey?: string, identify = (badge: string, pin?: string) => employeeIdForBadge(badge, pin, by.scope)): Promise<Punch> {
     const keyed = idempotencyKey === undefined ? undefined : uuidv5(idempotencyKey, IDEMPOTENCY_NAMESPACE);
     if (keyed && input.eventId && keyed !== input.eventId) {
       throw new AppError(400, 'idempotency_key_mismatch', 'Idempotency-Key and eventId name different check-ins; send one of them');
@@ -48,7 +49,7 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
     // A badge proves its PIN before it is judged; so does an employee id sent with one. An id sent
     // without one is refused in the judge if the employee has a PIN and the puncher must prove it.
     const proved = input.badge !== undefined || input.pin !== undefined;
-    if (input.employeeId !== undefined && input.pin !== undefined) await checkPin(input.employeeId, input.pin);
+    if (input.employeeId !== undefined && input.pin !== undefined) await checkPin(input.employeeId, input.pin, by.scope);
     return {
       eventId: input.eventId ?? keyed ?? randomUUID(),
       employeeId: input.employeeId ?? (await identify(input.badge!, input.pin)),
@@ -62,15 +63,21 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
     };
   }
 
-  /** An employee id with a PIN: right if the employee has that PIN (counted against guessing like a badge's). */
-  async function checkPin(employeeId: string, pin: string): Promise<void> {
-    const stored = await findPinHash(db, employeeId);
-    if (!stored || !(await pins.verify(`employee:${employeeId}`, pin, stored))) throw new AppError(401, 'invalid_pin', 'the PIN is missing or wrong');
+  /**
+   * An employee id with a PIN: right if the employee has that PIN (counted against guessing like a
+   * badge's). Only for an employee in reach: elsewhere the answer would tell a wrong PIN from a right
+   * one, and wrong guesses would lock another site's employee out.
+   */
+  async function checkPin(employeeId: string, pin: string, scope: Scope): Promise<void> {
+    const holder = await findPinHolder(db, employeeId);
+    if (holder) requireReach(scope, holder.siteId, `employee ${employeeId} is at another site`);
+    if (!holder?.pinHash || !(await pins.verify(`employee:${employeeId}`, pin, holder.pinHash))) throw new AppError(401, 'invalid_pin', 'the PIN is missing or wrong');
   }
 
-  async function employeeIdForBadge(badge: string, pin: string | undefined): Promise<string> {
+  async function employeeIdForBadge(badge: string, pin: string | undefined, scope: Scope): Promise<string> {
     const employee = await findEmployeeByBadge(db, badge);
     if (!employee) throw new NotFoundError('unknown_badge', 'no employee has this badge');
+    requireReach(scope, employee.siteId, 'this badge belongs to another site');
     if (employee.pinHash && !(pin !== undefined && (await pins.verify(badge, pin, employee.pinHash)))) {
       throw new AppError(401, 'invalid_pin', 'the PIN is missing or wrong');
     }
@@ -96,7 +103,7 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
       const identify = (badge: string, pin: string | undefined) => {
         const key = JSON.stringify([badge, pin]);
         let id = identities.get(key);
-        if (!id) identities.set(key, (id = limit(() => employeeIdForBadge(badge, pin))));
+        if (!id) identities.set(key, (id = limit(() => employeeIdForBadge(badge, pin, by.scope))));
         return id;
       };
       const prepared = await Promise.all(
@@ -118,8 +125,11 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
       });
     },
 
-    /** Check-ins at the sites in reach (those at no site: admins only). */
-    list: (query: CheckinListQuery, scope: Scope) => listCheckins(db, query, scope),
+    /** Check-ins at the sites in reach (those at no site: admins only); naming a site out of reach is refused. */
+    list(query: CheckinListQuery, scope: Scope) {
+      if (query.siteId !== undefined) requireReach(scope, query.siteId, `site ${query.siteId} is not one of yours`);
+      return listCheckins(db, query, scope);
+    },
   };
 }
 
