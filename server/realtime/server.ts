@@ -55,9 +55,11 @@ export function createRealtime(deps: { logger: Logger; redis: RedisClients | nul
  */
 export function attachRealtime(io: HubIo, server: HttpServer): void {
   io.attach(server);
-  // The handshake request holds buffers and headers for the socket's whole life; nothing reads it later.
-  io.engine.on('connection', (raw: { request: unknown }) => {
-    raw.request = null;
+  // The handshake request holds buffers and headers for the socket's whole life; once the socket is
+  // authenticated (io.use reads its headers) and connected, nothing reads them again.
+  io.on('connection', (socket) => {
+    (socket.conn as unknown as { request: unknown }).request = null;
+    socket.handshake.headers = {};
   });
 }
 
