@@ -5,6 +5,7 @@ import helmet from 'koa-helmet';
 import type { Authenticator } from './auth/authenticate.js';
 import { authenticateRequests } from './auth/rest.js';
 import type { Config } from './config.js';
+import type { LimiterFactory } from './limits.js';
 import type { Logger, RepeatLog } from './logger.js';
 import { errorHandler } from './middleware/errors.js';
 import { jsonBody } from './middleware/jsonBody.js';
@@ -16,13 +17,13 @@ import { auditRouter } from './routes/audit/audit.js';
 import { authRouter, loginRouter } from './routes/auth/auth.js';
 import { checkinsRouter } from './routes/checkins/checkins.js';
 import { employeesRouter } from './routes/employees/employees.js';
+import { pagesRouter } from './routes/pages/pages.js';
 import { presenceRouter } from './routes/presence/presence.js';
 import { reportsRouter } from './routes/reports/reports.js';
 import { sitesRouter } from './routes/sites/sites.js';
 import type { HubState } from './routes/state.js';
 import { tokensRouter } from './routes/tokens/tokens.js';
 import { usersRouter } from './routes/users/users.js';
-import type { RedisClients } from './redis.js';
 import type { Services } from './services/index.js';
 
 /**
@@ -30,7 +31,7 @@ import type { Services } from './services/index.js';
  * routes (health, sign-in) → who is asking → per-credential rate → everything else. Builds the app;
  * never listens.
  */
-export function createApp(deps: { config: Config; logger: Logger; log: RepeatLog; services: Services; authenticator: Authenticator; redis: RedisClients | null }): Koa {
+export function createApp(deps: { config: Config; logger: Logger; log: RepeatLog; services: Services; authenticator: Authenticator; limiter: LimiterFactory }): Koa {
   const { config, logger, log, services } = deps;
   const app = new Koa();
   app.proxy = false;
@@ -43,8 +44,7 @@ export function createApp(deps: { config: Config; logger: Logger; log: RepeatLog
   });
   const allowed = new Set(config.CORS_ORIGINS);
   const limits = rateLimiters({
-    redis: deps.redis?.client ?? null,
-    prefix: config.REDIS_PREFIX,
+    limiter: deps.limiter,
     limits: { windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, perToken: config.RATE_LIMIT_PER_TOKEN, perIp: config.RATE_LIMIT_PER_IP },
   });
   app.use(requestId());
@@ -57,6 +57,8 @@ export function createApp(deps: { config: Config; logger: Logger; log: RepeatLog
 
   const body = jsonBody({ limitBytes: config.BODY_LIMIT_BYTES, timeoutMs: config.BODY_TIMEOUT_MS });
   const cookie = { secure: config.SESSION_COOKIE_SECURE };
+  // The screens' HTML and assets are public (the data they fetch is not) and carry their own CSP.
+  app.use(pagesRouter().routes());
   const open = new Router();
   for (const router of [healthRouter({ health: services.health }), loginRouter({ sessions: services.sessions, body, cookie })]) open.use(router.routes());
   app.use(open.routes()).use(open.allowedMethods({ throw: true }));

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -14,6 +15,11 @@ const ms = (min: number, max: number, fallback: number) => z.coerce.number().int
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  // Worker processes behind the one port (node:cluster); `auto`: one per core.
+  WORKERS: z
+    .union([z.literal('auto'), z.coerce.number().int().min(1).max(256)])
+    .default(1)
+    .transform((v) => (v === 'auto' ? os.availableParallelism() : v)),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),

@@ -1,8 +1,9 @@
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { createCache } from './cache/index.js';
 import { RedisStore } from './cache/redisStore.js';
-import { MemoryStore } from './cache/store.js';
+import { MemoryStore, NoStore } from './cache/store.js';
 import type { Config } from './config.js';
 import type { Knex } from './db/knex.js';
 import { createPublisher, type Faults } from './events/publisher.js';
@@ -11,18 +12,19 @@ import { createAuthenticator } from './auth/authenticate.js';
 import { createJwtVerifier, jwtSettings } from './auth/jwt.js';
 import { createRevocations } from './auth/revocations.js';
 import { createHttpServer } from './http/server.js';
+import { limiterFactory } from './limits.js';
 import { createRepeatLog, type Logger } from './logger.js';
 import { authenticateSockets } from './realtime/auth.js';
 import { createDelivery } from './realtime/delivery.js';
 import { handleKioskCheckins } from './realtime/kiosk.js';
-import { announcer, attachRealtime, createRealtime, type HubIo } from './realtime/server.js';
+import { announcer, attachRealtime, createRealtime, type HubIo, type InterServerEvents } from './realtime/server.js';
 import { handleSubscriptions } from './realtime/subscriptions.js';
 import type { RedisClients } from './redis.js';
 import { createServices, type Services } from './services/index.js';
 
 export type { Faults };
 
-export type Hub = { url: string; port: number; io: HubIo; services: Services; stream: EventStream; close(): Promise<void> };
+export type Hub = { url: string; port: number; server: http.Server; io: HubIo; services: Services; stream: EventStream; close(): Promise<void> };
 
 /**
  * One hub node: HTTP + Socket.IO on one port, over a database and (optionally) Redis it is handed.
@@ -30,16 +32,29 @@ export type Hub = { url: string; port: number; io: HubIo; services: Services; st
  * this node's publishes and the other nodes' announcements, and hands every event, in seq order, to
  * the ledger (what it knows of others' check-ins) and to the sockets.
  */
-export async function startHub(deps: { config: Config; logger: Logger; db: Knex; redis: RedisClients | null; faults?: Faults }): Promise<Hub> {
+export async function startHub(deps: {
+  config: Config;
+  logger: Logger;
+  db: Knex;
+  redis: RedisClients | null;
+  /** A worker of a cluster (WORKERS > 1): connections come from the primary, and without Redis the workers link through it. */
+  clustered?: boolean;
+  faults?: Faults;
+}): Promise<Hub> {
   const { config, logger, db, redis } = deps;
-  const server = createHttpServer(config);
+  const clustered = deps.clustered ?? false;
+  const { server, connections } = createHttpServer(config);
   const log = createRepeatLog(logger);
-  const io = createRealtime({ logger, redis, prefix: config.REDIS_PREFIX, corsOrigins: config.CORS_ORIGINS, maxPayloadBytes: config.SOCKET_MAX_PAYLOAD_BYTES });
-  const publisher = createPublisher({ announce: redis ? announcer(io, redis.pub, 'hub:events') : undefined, faults: deps.faults });
-  const revocations = createRevocations({ announce: redis ? announcer(io, redis.pub, 'hub:revoked') : undefined });
-  const store = redis ? new RedisStore(redis.client, config.REDIS_PREFIX) : new MemoryStore();
+  const io = createRealtime({ logger, redis, clustered, prefix: config.REDIS_PREFIX, corsOrigins: config.CORS_ORIGINS, maxPayloadBytes: config.SOCKET_MAX_PAYLOAD_BYTES });
+  // The other nodes hear of commits and revocations over Redis; a cluster's workers, through the primary.
+  const announce = <E extends 'hub:events' | 'hub:revoked'>(event: E) =>
+    redis ? announcer(io, redis.pub, event) : clustered ? (...args: Parameters<InterServerEvents[E]>) => void io.serverSideEmit(event, ...args) : undefined;
+  const publisher = createPublisher({ announce: announce('hub:events'), faults: deps.faults });
+  const revocations = createRevocations({ announce: announce('hub:revoked') });
+  const store = redis ? new RedisStore(redis.client, config.REDIS_PREFIX) : clustered ? new NoStore() : new MemoryStore();
   const cache = createCache(store, config.CACHE_TTL_SECONDS, log);
-  const services = createServices({ config, db, cache, publisher, revocations, redis: redis?.client ?? null, redisEnabled: redis !== null });
+  const limiter = limiterFactory({ redis: redis?.client ?? null, prefix: config.REDIS_PREFIX, cluster: clustered });
+  const services = createServices({ config, db, cache, publisher, revocations, limiter, redisEnabled: redis !== null });
   const jwt = jwtSettings(config);
   const authenticator = createAuthenticator({
     credentials: services.credentials,
@@ -67,33 +82,42 @@ export async function startHub(deps: { config: Config; logger: Logger; db: Knex;
   });
   handleSubscriptions(io, { feed: services.feed, presence: services.presence, stream, log });
   handleKioskCheckins(io, { checkins: services.checkins, log });
-  server.on('request', createApp({ config, logger, log, services, authenticator, redis }).callback());
+  server.on('request', createApp({ config, logger, log, services, authenticator, limiter }).callback());
   attachRealtime(io, server);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.PORT, config.HOST, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  // A cluster's worker does not listen: the primary hands it connections (server/boot/cluster.ts).
+  if (!clustered) {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.PORT, config.HOST, () => resolve());
+    });
+  }
+  const port = clustered ? config.PORT : (server.address() as AddressInfo).port;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
 
   return {
     url: `http://${host}:${port}`,
     port,
+    server,
     io,
     services,
     stream,
-    /** Stop taking work, settle the writes already taken, then let go of sockets and connections. */
+    /**
+     * Stop taking work, settle the writes already taken, then let go of sockets and connections:
+     * a connection busy with a request gets up to 5 s to answer it.
+     */
     async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.close();
       server.closeIdleConnections();
       await services.ledger.drain();
       await stream.stop();
       sockets.stop();
       io.close();
-      const force = setTimeout(() => server.closeAllConnections(), 5000).unref();
-      await closed;
-      clearTimeout(force);
+      for (const deadline = Date.now() + 5000; connections() > 0 && Date.now() < deadline; ) {
+        server.closeIdleConnections();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      server.closeAllConnections();
     },
   };
 }

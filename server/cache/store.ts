@@ -13,6 +13,21 @@ export interface CacheStore {
   ping(): Promise<boolean>;
 }
 
+/**
+ * Keeps nothing: for workers of one node without Redis, whose memories could not see each other's
+ * invalidations (a read after a write on another worker must see it).
+ */
+export class NoStore implements CacheStore {
+  async read() {
+    return { version: '0', cached: null };
+  }
+  async write() {}
+  async bump() {}
+  async ping() {
+    return true;
+  }
+}
+
 export class MemoryStore implements CacheStore {
   private versions = new Map<string, number>();
   private values = new Map<string, { version: string; json: string; expires: number }>();

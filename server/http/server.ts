@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
  * keep-alive connections, requests per connection, and the number of open connections. Node checks
  * its timeouts on an interval (30 s by default); a second keeps the bounds close to what they say.
  */
-export function createHttpServer(config: Config): http.Server {
+export function createHttpServer(config: Config): { server: http.Server; connections: () => number } {
   const server = http.createServer({
     headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
     requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
@@ -15,8 +15,7 @@ export function createHttpServer(config: Config): http.Server {
     connectionsCheckingInterval: Math.min(1000, config.HTTP_HEADERS_TIMEOUT_MS),
   });
   server.maxRequestsPerSocket = config.HTTP_MAX_REQUESTS_PER_SOCKET;
-  capConnections(server, config.MAX_CONNECTIONS);
-  return server;
+  return { server, connections: capConnections(server, config.MAX_CONNECTIONS) };
 }
 
 const REFUSAL_BODY = JSON.stringify({ error: { code: 'overloaded', message: 'this node has too many open connections; retry shortly' } });
@@ -38,7 +37,7 @@ const REFUSAL_LINGER_MS = 2000;
  * and a real client hears why instead of waiting (Node's own maxConnections drops it silently).
  * Node's HTTP server handles connections in its 'connection' listener; the cap goes in front of it.
  */
-function capConnections(server: http.Server, max: number): void {
+function capConnections(server: http.Server, max: number): () => number {
   const handlers = server.listeners('connection') as Array<(socket: Socket) => void>;
   server.removeAllListeners('connection');
   let open = 0;
@@ -48,6 +47,8 @@ function capConnections(server: http.Server, max: number): void {
     socket.once('close', () => open--);
     for (const handle of handlers) handle.call(server, socket);
   });
+  // Counted here because a cluster's workers are handed their connections: net.Server never sees them.
+  return () => open;
 }
 
 function refuse(socket: Socket): void {

@@ -1,24 +1,19 @@
-import type { Redis } from 'ioredis';
 import type { Context, Next } from 'koa';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Actor } from '../auth/actor.js';
 import { AppError } from '../errors.js';
+import type { LimiterFactory } from '../limits.js';
 
 export type RateLimits = { windowSeconds: number; perToken: number; perIp: number };
 
 /**
  * Requests per window per client IP (every request, signed in or not) and per credential. Counted in
- * Redis when the hub has it, so the limits hold across nodes; in this node's memory otherwise and while
- * Redis is away.
+ * Redis when the hub has it, so the limits hold across nodes; without it each process counts its own
+ * (asking the cluster primary on every request would cost more than the limit saves).
  */
-export function rateLimiters(deps: { redis: Redis | null; prefix: string; limits: RateLimits }) {
-  const limiter = (name: string, points: number): RateLimiterAbstract => {
-    const memory = new RateLimiterMemory({ points, duration: deps.limits.windowSeconds });
-    if (!deps.redis) return memory;
-    return new RateLimiterRedis({ points, duration: deps.limits.windowSeconds, storeClient: deps.redis, keyPrefix: `${deps.prefix}:${name}`, rejectIfRedisNotReady: true, insuranceLimiter: memory });
-  };
-  const byIp = limiter('rate-ip', deps.limits.perIp);
-  const byCredential = limiter('rate-credential', deps.limits.perToken);
+export function rateLimiters(deps: { limiter: LimiterFactory; limits: RateLimits }) {
+  const byIp = deps.limiter('rate-ip', deps.limits.perIp, deps.limits.windowSeconds, 'node');
+  const byCredential = deps.limiter('rate-credential', deps.limits.perToken, deps.limits.windowSeconds, 'node');
   return {
     /** Before authentication: a flood of bad tokens is one IP's flood. */
     ip: () => async (ctx: Context, next: Next) => {

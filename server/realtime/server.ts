@@ -1,4 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
+import { createAdapter as createClusterAdapter } from '@socket.io/cluster-adapter';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/events.js';
@@ -33,7 +34,15 @@ export type HubIo = Server<ClientToServerEvents, ServerToClientEvents, InterServ
  * 7) spreads per-room channels over a Redis Cluster; the hub broadcasts one message per batch to all
  * nodes, so it would gain nothing here. Browsers may connect from CORS_ORIGINS only.
  */
-export function createRealtime(deps: { logger: Logger; redis: RedisClients | null; prefix: string; corsOrigins: readonly string[]; maxPayloadBytes: number }): HubIo {
+export function createRealtime(deps: {
+  logger: Logger;
+  redis: RedisClients | null;
+  /** A worker of a cluster without Redis: the workers link through the primary instead. */
+  clustered: boolean;
+  prefix: string;
+  corsOrigins: readonly string[];
+  maxPayloadBytes: number;
+}): HubIo {
   const io: HubIo = new Server({
     transports: ['websocket', 'polling'],
     // Compression costs tens of KB per socket; events are small.
@@ -45,6 +54,8 @@ export function createRealtime(deps: { logger: Logger; redis: RedisClients | nul
   if (deps.redis) {
     io.adapter(createAdapter(deps.redis.pub, deps.redis.sub, { key: `${deps.prefix}:socket.io` }));
     io.of('/').adapter.on('error', (err: Error) => deps.logger.error({ err: err.message }, 'socket.io redis adapter error'));
+  } else if (deps.clustered) {
+    io.adapter(createClusterAdapter());
   }
   return io;
 }

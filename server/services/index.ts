@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { Cache } from '../cache/index.js';
 import type { Config } from '../config.js';
 import type { Knex } from '../db/knex.js';
+import type { LimiterFactory } from '../limits.js';
 import type { Revocations } from '../auth/revocations.js';
 import type { Publisher } from '../events/publisher.js';
 import { createAuditService } from './audit.js';
@@ -30,13 +30,11 @@ export function createServices(deps: {
   publisher: Publisher;
   revocations: Revocations;
   redisEnabled: boolean;
-  /** The fail-fast client (RedisClients.client), or null without Redis. */
-  redis: Redis | null;
+  limiter: LimiterFactory;
 }) {
   const longestShiftMs = deps.config.LONGEST_SHIFT_HOURS * 3600_000;
   const pins = createPinChecker({
-    redis: deps.redis,
-    prefix: deps.config.REDIS_PREFIX,
+    limiter: deps.limiter,
     maxWrong: deps.config.PIN_ATTEMPTS_MAX,
     windowSeconds: deps.config.PIN_ATTEMPTS_WINDOW_SECONDS,
   });
@@ -56,7 +54,6 @@ export function createServices(deps: {
     users: createUserService(deps),
     sessions: createSessionService({
       ...deps,
-      prefix: deps.config.REDIS_PREFIX,
       sessionHours: deps.config.SESSION_HOURS,
       limits: { perUser: deps.config.LOGIN_FAILURES_PER_USER, perIp: deps.config.LOGIN_FAILURES_PER_IP, windowSeconds: deps.config.LOGIN_WINDOW_SECONDS },
     }),

@@ -1,28 +1,18 @@
-import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import { verifySecret } from '../crypto.js';
 import { AppError } from '../errors.js';
+import type { LimiterFactory } from '../limits.js';
 
 export type PinChecker = ReturnType<typeof createPinChecker>;
 
 /**
  * verifyPin with a limit on guessing: after `maxWrong` wrong PINs for a badge within `windowSeconds`
  * (a window opens with the badge's first attempt), its attempts are refused with 429 without hashing
- * until the window ends, even with the right PIN. Counted in Redis when the hub has it, so all nodes
- * share the count; in this node's memory otherwise, and while Redis is unreachable.
+ * until the window ends, even with the right PIN. Counted where the hub keeps shared counters
+ * (server/limits.ts): across nodes with Redis, across a node's workers without.
  */
-export function createPinChecker(opts: { redis: Redis | null; prefix: string; maxWrong: number; windowSeconds: number }) {
-  const limits = { points: opts.maxWrong, duration: opts.windowSeconds };
-  const memory = new RateLimiterMemory(limits);
-  const limiter = opts.redis
-    ? new RateLimiterRedis({
-        ...limits,
-        storeClient: opts.redis,
-        keyPrefix: `${opts.prefix}:pin-attempts`,
-        rejectIfRedisNotReady: true,
-        insuranceLimiter: memory,
-      })
-    : memory;
+export function createPinChecker(opts: { limiter: LimiterFactory; maxWrong: number; windowSeconds: number }) {
+  const limiter = opts.limiter('pin-attempts', opts.maxWrong, opts.windowSeconds);
 
   return {
     async verify(badge: string, pin: string, stored: string): Promise<boolean> {

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { LoginInput, User } from '../../shared/auth.js';
 import type { Who } from '../auth/actor.js';
 import type { Revocations } from '../auth/revocations.js';
 import { fingerprint, hashSecret, randomSecret, verifySecret } from '../crypto.js';
 import { inTransaction, type Knex } from '../db/knex.js';
 import { AppError } from '../errors.js';
+import type { LimiterFactory } from '../limits.js';
 import { appendAudit } from '../repositories/audit.js';
 import { endSessions, insertSession } from '../repositories/sessions.js';
 import { findUserForLogin } from '../repositories/users.js';
@@ -26,17 +25,12 @@ const NOBODY = hashSecret(randomSecret());
 /**
  * Sign-in for people. A session is a random secret in an httpOnly cookie; PostgreSQL keeps its
  * fingerprint, so any node accepts it and logout ends it everywhere at once. Wrong passwords are
- * counted per user and per IP (in Redis, so across nodes; in memory without it).
+ * counted per user and per IP, across nodes and workers (server/limits.ts).
  */
-export function createSessionService(deps: { db: Knex; revocations: Revocations; redis: Redis | null; prefix: string; limits: LoginLimits; sessionHours: number }) {
+export function createSessionService(deps: { db: Knex; revocations: Revocations; limiter: LimiterFactory; limits: LoginLimits; sessionHours: number }) {
   const { db, revocations, limits } = deps;
-  const limiter = (name: string, points: number): RateLimiterAbstract => {
-    const memory = new RateLimiterMemory({ points, duration: limits.windowSeconds });
-    if (!deps.redis) return memory;
-    return new RateLimiterRedis({ points, duration: limits.windowSeconds, storeClient: deps.redis, keyPrefix: `${deps.prefix}:${name}`, rejectIfRedisNotReady: true, insuranceLimiter: memory });
-  };
-  const byUser = limiter('login-user', limits.perUser);
-  const byIp = limiter('login-ip', limits.perIp);
+  const byUser = deps.limiter('login-user', limits.perUser, limits.windowSeconds);
+  const byIp = deps.limiter('login-ip', limits.perIp, limits.windowSeconds);
 
   /** How many wrong passwords each key has in the window, and how long until the oldest expires. */
   async function failures(username: string, ip: string) {

@@ -1,0 +1,130 @@
+import { setupPrimary as setupClusterAdapterPrimary } from '@socket.io/cluster-adapter';
+import cluster, { type Worker } from 'node:cluster';
+import type http from 'node:http';
+import net from 'node:net';
+import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { HubIo } from '../realtime/server.js';
+
+/** Between the primary and its workers. */
+type ToWorker = { type: 'hub:connection'; head: Buffer } | { type: 'hub:shutdown' };
+type ToPrimary = { type: 'hub:ready' } | { type: 'hub:session'; sid: string; open: boolean };
+
+// An engine.io session id in a request line (polling requests, and the upgrade of a polled session).
+const SESSION = /[?&]sid=([\w-]{20})/;
+// A worker that dies this soon after it started is crash-looping: wait before starting another.
+const QUICK_DEATH_MS = 5000;
+const RESTART_DELAY_MS = 1000;
+const SHUTDOWN_TIMEOUT_MS = 30_000;
+
+/**
+ * The primary of WORKERS processes behind one port. It owns the port and hands each connection to a
+ * worker: a Socket.IO long-polling request to the worker that holds its session (engine.io sessions
+ * live in one process), anything else in turn. It reads only a connection's first bytes, to see the
+ * session id, and hands the socket itself over, so a worker's keep-alive connections are its own and
+ * cost the primary nothing more. A worker that dies is replaced; its sockets reconnect elsewhere and
+ * resume by seq. Without Redis, the workers share broadcasts and counters through the primary.
+ */
+export async function runPrimary(config: Config, logger: Logger, env: Record<string, string>): Promise<{ stop(): Promise<void> }> {
+  cluster.setupPrimary({ serialization: 'advanced' });
+  if (!config.REDIS_URL) {
+    setupClusterAdapterPrimary();
+    new RateLimiterClusterMaster();
+  }
+  const sessions = new Map<string, Worker>();
+  const ready: Worker[] = [];
+  let turn = 0;
+  let stopping = false;
+  let allReady!: () => void;
+  let failed!: (err: Error) => void;
+  const started = new Promise<void>((resolve, reject) => ((allReady = resolve), (failed = reject)));
+
+  const start = () => {
+    const worker = cluster.fork(env);
+    const born = Date.now();
+    worker.on('message', (m: ToPrimary) => {
+      if (m.type === 'hub:session') return void (m.open ? sessions.set(m.sid, worker) : sessions.delete(m.sid));
+      ready.push(worker);
+      if (ready.length === config.WORKERS) allReady();
+    });
+    worker.once('exit', (code, signal) => {
+      const at = ready.indexOf(worker);
+      if (at >= 0) ready.splice(at, 1);
+      for (const [sid, w] of sessions) if (w === worker) sessions.delete(sid);
+      if (stopping) return;
+      if (at < 0) return failed(new Error(`a worker exited (code ${code}, signal ${signal}) before it was ready`));
+      logger.error({ worker: worker.process.pid, code, signal }, 'worker died; starting another');
+      setTimeout(start, Date.now() - born < QUICK_DEATH_MS ? RESTART_DELAY_MS : 0).unref();
+    });
+  };
+  for (let i = 0; i < config.WORKERS; i++) start();
+
+  const server = net.createServer((socket) => {
+    // A connection that never says anything is not held here longer than a worker would hold it.
+    socket.setTimeout(config.HTTP_HEADERS_TIMEOUT_MS, () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    socket.once('data', (head) => {
+      // Nothing more is read here: the rest of the bytes wait in the kernel for the worker.
+      socket.pause();
+      socket.setTimeout(0);
+      const sid = SESSION.exec(head.subarray(0, head.indexOf('\r\n')).toString('latin1'))?.[1];
+      const worker = (sid && sessions.get(sid)) || ready[turn++ % Math.max(ready.length, 1)];
+      if (!worker) return void socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      worker.send({ type: 'hub:connection', head } satisfies ToWorker, socket, (err) => err && socket.destroy());
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  await started;
+  logger.info({ workers: config.WORKERS, port: config.PORT }, 'workers ready');
+
+  return {
+    /** Stop taking connections, let every worker settle what it took and exit, then return. */
+    async stop() {
+      stopping = true;
+      server.close();
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+      await Promise.all(
+        workers.map(
+          (worker) =>
+            new Promise<void>((resolve) => {
+              if (worker.isDead()) return resolve();
+              const force = setTimeout(() => worker.kill('SIGKILL'), SHUTDOWN_TIMEOUT_MS);
+              worker.once('exit', () => {
+                clearTimeout(force);
+                resolve();
+              });
+              worker.send({ type: 'hub:shutdown' } satisfies ToWorker);
+            }),
+        ),
+      );
+    },
+  };
+}
+
+/**
+ * A worker's side: take the connections the primary hands over, tell it which Socket.IO sessions live
+ * here, and shut down when it says so. A polling answer closes its connection, so each poll comes
+ * back through the primary, which sends it to this session's worker.
+ */
+export function serveForPrimary(server: http.Server, io: HubIo, shutdown: () => void): void {
+  const tell = (m: ToPrimary) => process.send?.(m, undefined, undefined, () => undefined);
+  process.on('message', (m: ToWorker, socket?: net.Socket) => {
+    if (m.type === 'hub:shutdown') return shutdown();
+    if (!socket) return;
+    server.emit('connection', socket);
+    socket.unshift(m.head);
+    socket.resume();
+  });
+  io.engine.on('connection', (session: { id: string; once(event: 'close', fn: () => void): void }) => {
+    tell({ type: 'hub:session', sid: session.id, open: true });
+    session.once('close', () => tell({ type: 'hub:session', sid: session.id, open: false }));
+  });
+  io.engine.on('headers', (headers: Record<string, string>, req: { _query?: { transport?: string } }) => {
+    if (req._query?.transport === 'polling') headers.Connection = 'close';
+  });
+  tell({ type: 'hub:ready' });
+}
