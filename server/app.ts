@@ -50,17 +50,30 @@ export function createApp(deps: { config: Config; logger: Logger; log: RepeatLog
   app.use(requestId());
   app.use(requestLog(logger));
   app.use(errorHandler(log));
-  // An API answers JSON: nothing in it may run, frame or be framed.
-  app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
+  // An API answers JSON: nothing in it may run, frame or be framed, be sniffed as something else, or
+  // tell where its caller came from. (Helmet's headers for documents, old browsers and plugins are
+  // left out: each is bytes and work on every answer. HSTS belongs to whatever terminates TLS.)
+  app.use(
+    helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      crossOriginOpenerPolicy: false,
+      originAgentCluster: false,
+      strictTransportSecurity: false,
+      xDnsPrefetchControl: false,
+      xDownloadOptions: false,
+      xPermittedCrossDomainPolicies: false,
+      xXssProtection: false,
+    }),
+  );
   app.use(cors({ origin: (ctx) => (allowed.has(ctx.get('Origin')) ? ctx.get('Origin') : ''), credentials: true, exposeHeaders: ['X-Request-Id', 'Retry-After'] }));
   app.use(limits.ip());
 
   const body = jsonBody({ limitBytes: config.BODY_LIMIT_BYTES, timeoutMs: config.BODY_TIMEOUT_MS });
   const cookie = { secure: config.SESSION_COOKIE_SECURE };
-  // The screens' HTML and assets are public (the data they fetch is not) and carry their own CSP.
-  app.use(pagesRouter().routes());
+  // Open to anyone: the screens' HTML and assets (with a CSP of their own; the data they fetch is
+  // not open), the health checks, and signing in.
   const open = new Router();
-  for (const router of [healthRouter({ health: services.health }), loginRouter({ sessions: services.sessions, body, cookie })]) open.use(router.routes());
+  for (const router of [pagesRouter(), healthRouter({ health: services.health }), loginRouter({ sessions: services.sessions, body, cookie })]) open.use(router.routes());
   app.use(open.routes()).use(open.allowedMethods({ throw: true }));
 
   app.use(authenticateRequests({ authenticator: deps.authenticator, corsOrigins: config.CORS_ORIGINS, legacyAnonymous: config.LEGACY_ANONYMOUS }));

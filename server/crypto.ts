@@ -1,4 +1,4 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { hash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 // Node's defaults (16 MiB per hash): slow enough to make a leaked table costly, fast enough for a kiosk.
 const N = 16384;
@@ -36,7 +36,7 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
 }
 
 /** A random secret's fingerprint: 256 random bits need no slow hash, only one that does not reveal them. */
-export const fingerprint = (secret: string) => createHash('sha256').update(secret).digest('hex');
+export const fingerprint = (secret: string) => hash('sha256', secret, 'hex');
 
 /** 256 random bits, URL- and header-safe (43 characters). */
 export const randomSecret = () => randomBytes(32).toString('base64url');

@@ -191,8 +191,7 @@ describe('the check-in judge (pure: no database, no clock)', () => {
         ],
       );
       const [entry] = judged.write.audit;
-      assert.deepEqual(entry!.changes, { employeeId: 'A', type: 'in', siteId: 'S1', deviceId: 'door', occurredAt: at(8) });
-      assert.equal(entry!.entityId, judged.write.checkins[0]!.eventId);
+      assert.equal(entry!.entityId, judged.write.checkins[0]!.eventId, 'a check-in entry names its check-in, which holds what was recorded');
     });
   });
 

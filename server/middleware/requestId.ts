@@ -1,14 +1,20 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Context, Next } from 'koa';
 
 // A caller's id is kept only if it is short and plain: it goes into logs and the audit log.
 const CALLER_ID = /^[\w.:-]{1,128}$/;
 
-/** Every request has an id: the caller's X-Request-Id when it is a sane one, else a new one; it is sent back. */
+/**
+ * Every request has an id: the caller's X-Request-Id when it is a sane one, else a new one; it is
+ * sent back. A new one is this process's random prefix and a count: unique across nodes and
+ * restarts, and cheaper than a UUID on every request.
+ */
 export function requestId() {
+  const prefix = randomBytes(6).toString('base64url');
+  let n = 0;
   return async (ctx: Context, next: Next) => {
     const given = ctx.get('X-Request-Id');
-    ctx.state.requestId = CALLER_ID.test(given) ? given : randomUUID();
+    ctx.state.requestId = CALLER_ID.test(given) ? given : `${prefix}-${(++n).toString(36)}`;
     ctx.set('X-Request-Id', ctx.state.requestId);
     await next();
   };

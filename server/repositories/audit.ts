@@ -6,7 +6,7 @@ import type { Knex } from '../db/knex.js';
 export const TABLE = 'audit_log';
 
 /** One audited change: who did what to which entity, and what changed (never a secret). */
-export type AuditRecord = { who: Who; action: string; entity: string; entityId: string | null; changes?: unknown };
+export type AuditRecord = { who: Who; action: string; entity: string; entityId: string | null; changes?: object };
 
 export const auditRow = ({ who, action, entity, entityId, changes }: AuditRecord) => ({
   actor_kind: who.actorKind,
@@ -17,7 +17,8 @@ export const auditRow = ({ who, action, entity, entityId, changes }: AuditRecord
   action,
   entity,
   entity_id: entityId,
-  changes: changes === undefined ? null : JSON.stringify(changes),
+  // An object (pg sends it as JSON); never an array, which pg would send as a PostgreSQL array.
+  changes: changes === undefined ? null : changes,
 });
 
 /** Append, in the caller's transaction: the entry commits with the change or not at all. */

@@ -93,9 +93,9 @@ const READ = `SELECT clock_timestamp() AS now,
 
 /** The group's audit entries (repositories/audit.ts rows), from a jsonb parameter. */
 const AUDIT_INSERT = (param: string) => `INSERT INTO audit_log (actor_kind, actor_id, actor_role, ip, request_id, action, entity, entity_id, changes)
-    SELECT a.actor_kind, a.actor_id, a.actor_role, a.ip, a.request_id, a.action, a.entity, a.entity_id, a.changes::jsonb
+    SELECT a.actor_kind, a.actor_id, a.actor_role, a.ip, a.request_id, a.action, a.entity, a.entity_id, a.changes
     FROM jsonb_to_recordset(${param}) AS a(actor_kind text, actor_id text, actor_role text, ip text, request_id text, action text, entity text,
-      entity_id text, changes text)`;
+      entity_id text, changes jsonb)`;
 
 // Employees an older-API record names are created first: the records' foreign key is checked at the
 // end of the statement, when they exist.

@@ -94,13 +94,8 @@ export function judgeGroup(items: GroupItem[], state: GroupState, longestShiftMs
   }
   // One row per employee and date: a later record of the same day in this group replaces the earlier.
   const rows = new Map<string, RecordWrite>();
-  const audit: AuditRecord[] = fresh.map(({ checkin: c, who }) => ({
-    who,
-    action: 'checkin',
-    entity: 'checkin',
-    entityId: c.eventId,
-    changes: { employeeId: c.employeeId, type: c.type, siteId: c.siteId, deviceId: c.deviceId, occurredAt: c.occurredAt },
-  }));
+  // A check-in's entry names it (its eventId); the check-in row itself, never changed, is what it recorded.
+  const audit: AuditRecord[] = fresh.map(({ checkin: c, who }) => ({ who, action: 'checkin', entity: 'checkin', entityId: c.eventId }));
   for (const { record, index, who } of records) {
     const seq = ++head;
     events.push({ seq, name: 'record.updated', siteId: state.employees.get(record.id)?.siteId ?? null, employeeId: record.id, payload: record });
