@@ -36,7 +36,7 @@ type Autocannon = (opts: {
 }) => AcInstance;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
-/** The bench's own connection for reading seqs, and how the hubs (each route's own) are loaded. */
+/** The bench's connection to the raw baseline's database, and how the hubs (each route's own) are loaded. */
 export type Target = { db: pg.Client; connections: number; redis: boolean };
 
 export type LoadResult = {
@@ -61,7 +61,7 @@ const headersOf = (route: Route): Record<string, string> => (route.authorization
 export async function runAutocannon(t: Target, route: Route, label: string, seconds: number, overallRate?: number, quiet = false): Promise<LoadResult> {
   route.runs++;
   if (!quiet) say(`${label}: autocannon, ${t.connections} connections, ${seconds} s${overallRate ? `, overallRate ${overallRate}/s` : ''}, ${route.path}`);
-  const headBefore = await seqHead(t.db);
+  const headBefore = await seqHead(route.db);
   const before = snap(t, route.hub);
   const ackedBefore = route.acked.size;
   const latencies: number[] = [];
@@ -94,7 +94,7 @@ export async function runAutocannon(t: Target, route: Route, label: string, seco
   const result = await instance;
   const after = snap(t, route.hub);
   await sleep(300); // requests cut off at the end may still commit; let them, so the seq range is whole
-  const headAfter = await seqHead(t.db);
+  const headAfter = await seqHead(route.db);
   return {
     label,
     seconds: result.duration,
@@ -104,7 +104,7 @@ export async function runAutocannon(t: Target, route: Route, label: string, seco
     errors: result.errors,
     latency: percentiles(latencies),
     samples: latencies,
-    groups: await groupStats(t.db, headBefore + 1, headAfter, route.kind),
+    groups: await groupStats(route.db, headBefore + 1, headAfter, route.kind),
     cpu: cpuUse(before, after),
     generator: 'autocannon',
   };
@@ -117,7 +117,7 @@ export async function runAutocannon(t: Target, route: Route, label: string, seco
  */
 export async function runPaced(t: Target, route: Route, label: string, seconds: number, rate: number): Promise<LoadResult> {
   say(`${label}: open-loop ${rate}/s for ${seconds} s (node:http, keep-alive)`);
-  const headBefore = await seqHead(t.db);
+  const headBefore = await seqHead(route.db);
   const before = snap(t, route.hub);
   const ackedBefore = route.acked.size;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
@@ -139,7 +139,7 @@ export async function runPaced(t: Target, route: Route, label: string, seconds: 
   if (run.gaveUp) say(`${label}: more than ${5 * rate} requests outstanding after ${run.sent} sent: the hub fell behind, stopped sending`);
   agent.destroy();
   const after = snap(t, route.hub);
-  const headAfter = await seqHead(t.db);
+  const headAfter = await seqHead(route.db);
   return {
     label,
     seconds: run.seconds,
@@ -149,7 +149,7 @@ export async function runPaced(t: Target, route: Route, label: string, seconds: 
     errors,
     latency: percentiles(latencies),
     samples: latencies,
-    groups: await groupStats(t.db, headBefore + 1, headAfter, route.kind),
+    groups: await groupStats(route.db, headBefore + 1, headAfter, route.kind),
     cpu: cpuUse(before, after),
     generator: 'load generator (this process)',
   };

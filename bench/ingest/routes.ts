@@ -3,14 +3,16 @@
  * acknowledged kept for the database check at the end.
  */
 import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import type { Server } from '../lib/child.js';
 import { employeeOf } from '../lib/database.js';
 
 export type Route = {
   /** As printed: "check-ins", "creates". */
   name: string;
-  /** The hub it is sent to, and the Authorization header it carries (none: a hub without auth). */
+  /** The hub it is sent to, its database (read for seqs and checked at the end), and the Authorization header it carries (none: a hub without auth). */
   hub: Server;
+  db: pg.Client;
   authorization?: string;
   path: string;
   /** The event each request commits: transactions are counted by it (one transaction's events share created_at). */
@@ -32,24 +34,20 @@ export function noteResponse(route: Route, status: number, key: string | undefin
   else if (errorSamples.length < 5) errorSamples.push(`${route.path} ${status} ${body.slice(0, 200)}`);
 }
 
-/**
- * `POST /api/v1/checkins`: a fresh eventId, employees in turn (every `stride`-th from `first`, so two
- * routes punch different people), `toggle` so each punch is valid whatever the state.
- */
-export function checkinRoute(employees: number, via: { name: string; hub: Server; authorization?: string; first?: number; stride?: number }): Route {
-  let k = via.first ?? 0;
-  const stride = via.stride ?? 1;
+/** `POST /api/v1/checkins`: a fresh eventId, employees in turn, `toggle` so each punch is valid whatever the state. */
+export function checkinRoute(employees: number, via: { name: string; hub: Server; db: pg.Client; authorization?: string }): Route {
+  let k = 0;
   const route: Route = {
     name: via.name,
     hub: via.hub,
+    db: via.db,
     authorization: via.authorization,
     path: '/api/v1/checkins',
     kind: 'checkin.recorded',
     next() {
       const eventId = randomUUID();
       route.sent.add(eventId);
-      const employeeId = employeeOf(k, employees).employeeId;
-      k += stride;
+      const employeeId = employeeOf(k++, employees).employeeId;
       return { key: eventId, body: JSON.stringify({ employeeId, type: 'toggle', eventId }) };
     },
     isAck: (status) => status === 201,
@@ -67,11 +65,12 @@ const FIRST_DAY = Date.UTC(2000, 0, 1);
  * The older API's `POST /api/v1/attendance/create`: seeded employees in turn, a day later each time
  * round, so every (id, date) pair is new and each create is a real upsert of its own row.
  */
-export function createRoute(employees: number, via: { hub: Server; authorization?: string }): Route {
+export function createRoute(employees: number, via: { hub: Server; db: pg.Client; authorization?: string }): Route {
   let k = 0;
   const route: Route = {
     name: 'creates',
     hub: via.hub,
+    db: via.db,
     authorization: via.authorization,
     path: '/api/v1/attendance/create',
     kind: 'record.updated',
