@@ -7,19 +7,25 @@ import { authenticateRequests } from './auth/rest.js';
 import type { Config } from './config.js';
 import type { LimiterFactory } from './limits.js';
 import type { Logger, RepeatLog } from './logger.js';
+import type { Recorder } from './metrics/index.js';
 import { errorHandler } from './middleware/errors.js';
 import { jsonBody } from './middleware/jsonBody.js';
 import { rateLimiters } from './middleware/rateLimit.js';
 import { requestId } from './middleware/requestId.js';
 import { requestLog } from './middleware/requestLog.js';
+import { requestMetrics } from './middleware/requestMetrics.js';
 import { attendanceRouter, healthRouter } from './routes/attendance/attendance.js';
 import { auditRouter } from './routes/audit/audit.js';
 import { authRouter, loginRouter } from './routes/auth/auth.js';
 import { checkinsRouter } from './routes/checkins/checkins.js';
+import { docsRouter } from './routes/docs/docs.js';
 import { employeesRouter } from './routes/employees/employees.js';
+import { probesRouter } from './routes/health/health.js';
+import { metricsRouter } from './routes/metrics/metrics.js';
 import { pagesRouter } from './routes/pages/pages.js';
 import { presenceRouter } from './routes/presence/presence.js';
 import { reportsRouter } from './routes/reports/reports.js';
+import { scheduleRouter } from './routes/schedule/schedule.js';
 import { sitesRouter } from './routes/sites/sites.js';
 import type { HubState } from './routes/state.js';
 import { tokensRouter } from './routes/tokens/tokens.js';
@@ -31,10 +37,21 @@ import type { Services } from './services/index.js';
  * routes (health, sign-in) → who is asking → per-credential rate → everything else. Builds the app;
  * never listens.
  */
-export function createApp(deps: { config: Config; logger: Logger; log: RepeatLog; services: Services; authenticator: Authenticator; limiter: LimiterFactory }): Koa {
+export function createApp(deps: {
+  config: Config;
+  logger: Logger;
+  log: RepeatLog;
+  services: Services;
+  authenticator: Authenticator;
+  limiter: LimiterFactory;
+  /** What requests are recorded on, and the scrape /metrics answers (this node's, or a cluster's sum). */
+  metrics: { recorder: Recorder; scrape: () => Promise<string>; contentType: string };
+}): Koa {
   const { config, logger, log, services } = deps;
   const app = new Koa();
-  app.proxy = false;
+  // Behind TRUST_PROXY reverse proxies, ctx.ip, protocol and host come from their X-Forwarded-* headers.
+  app.proxy = config.TRUST_PROXY > 0;
+  app.maxIpsCount = config.TRUST_PROXY;
   // Reached only by failures after the response started (a broken stream); the rest go through errorHandler.
   app.on('error', (err: Error & { code?: string }) => {
     // A client that hung up or sent broken HTTP is its own business; its raw bytes (rawPacket) are never logged.
@@ -49,6 +66,7 @@ export function createApp(deps: { config: Config; logger: Logger; log: RepeatLog
   });
   app.use(requestId());
   app.use(requestLog(logger));
+  app.use(requestMetrics(deps.metrics.recorder));
   app.use(errorHandler(log));
   // An API answers JSON: nothing in it may run, frame or be framed, be sniffed as something else, or
   // tell where its caller came from. (Helmet's headers for documents, old browsers and plugins are
@@ -71,9 +89,12 @@ export function createApp(deps: { config: Config; logger: Logger; log: RepeatLog
   const body = jsonBody({ limitBytes: config.BODY_LIMIT_BYTES, timeoutMs: config.BODY_TIMEOUT_MS });
   const cookie = { secure: config.SESSION_COOKIE_SECURE };
   // Open to anyone: the screens' HTML and assets (with a CSP of their own; the data they fetch is
-  // not open), the health checks, and signing in.
+  // not open), the API's documentation, the health checks, and signing in.
   const open = new Router();
-  for (const router of [pagesRouter(), healthRouter({ health: services.health }), loginRouter({ sessions: services.sessions, body, cookie })]) open.use(router.routes());
+  for (const router of [pagesRouter(), docsRouter(), healthRouter({ health: services.health }), loginRouter({ sessions: services.sessions, body, cookie })]) open.use(router.routes());
+  // Probes, and /metrics, which checks its own credential (METRICS_TOKEN, or an admin's).
+  open.use(probesRouter({ health: services.health }).routes());
+  open.use(metricsRouter({ ...deps.metrics, token: config.METRICS_TOKEN, authenticator: deps.authenticator }).routes());
   app.use(open.routes()).use(open.allowedMethods({ throw: true }));
 
   app.use(authenticateRequests({ authenticator: deps.authenticator, corsOrigins: config.CORS_ORIGINS, legacyAnonymous: config.LEGACY_ANONYMOUS }));
@@ -87,6 +108,7 @@ export function createApp(deps: { config: Config; logger: Logger; log: RepeatLog
     employeesRouter({ employees: services.employees, body }),
     presenceRouter({ presence: services.presence }),
     reportsRouter({ reports: services.reports }),
+    scheduleRouter({ schedule: services.schedule, body }),
     authRouter({ sessions: services.sessions, cookie }),
     tokensRouter({ tokens: services.tokens, body }),
     usersRouter({ users: services.users, body }),

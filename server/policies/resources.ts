@@ -41,3 +41,9 @@ export const events: Policy<'subscribe'> = { subscribe: ['admin', 'manager', 'da
 export const tokens: Policy<'manage'> = { manage: ['admin'] };
 export const users: Policy<'manage'> = { manage: ['admin'] };
 export const audit: Policy<'read'> = { read: ['admin'] };
+
+/** Scraping /metrics with a credential of the hub's (when METRICS_TOKEN is unset). */
+export const metrics: Policy<'read'> = { read: ['admin'] };
+
+/** Shifts, assignments, holidays and leave: kept by admins and each site's managers. */
+export const schedule: Policy<'read' | 'manage'> = { read: ['admin', 'manager'], manage: ['admin', 'manager'] };

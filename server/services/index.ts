@@ -2,6 +2,7 @@ import type { Cache } from '../cache/index.js';
 import type { Config } from '../config.js';
 import type { Knex } from '../db/knex.js';
 import type { LimiterFactory } from '../limits.js';
+import type { Recorder } from '../metrics/index.js';
 import type { Revocations } from '../auth/revocations.js';
 import type { Publisher } from '../events/publisher.js';
 import { createAuditService } from './audit.js';
@@ -15,6 +16,7 @@ import { createPinChecker } from './pin.js';
 import { createPresenceService } from './presence.js';
 import { createRecordService } from './records.js';
 import { createReportService } from './reports.js';
+import { createScheduleService } from './schedule/index.js';
 import { createSessionService } from './sessions.js';
 import { createSiteService } from './sites.js';
 import { createTokenService } from './tokens.js';
@@ -31,6 +33,7 @@ export function createServices(deps: {
   revocations: Revocations;
   redisEnabled: boolean;
   limiter: LimiterFactory;
+  metrics: Recorder;
 }) {
   const longestShiftMs = deps.config.LONGEST_SHIFT_HOURS * 3600_000;
   const pins = createPinChecker({
@@ -48,6 +51,7 @@ export function createServices(deps: {
     health: createHealthService(deps),
     reports: createReportService({ ...deps, longestShiftMs }),
     sites: createSiteService(deps),
+    schedule: createScheduleService(deps),
     employees: createEmployeeService(deps),
     credentials: createCredentialService(deps),
     tokens: createTokenService(deps),
