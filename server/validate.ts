@@ -1,7 +1,8 @@
 import type { z } from 'zod';
+import type { FieldIssue } from '../shared/schemas.js';
 import { ValidationError } from './errors.js';
 
-export type FieldIssue = { field: string; message: string };
+export type { FieldIssue };
 
 export function fieldIssues(error: z.ZodError): FieldIssue[] {
   return error.issues.map((i) => ({

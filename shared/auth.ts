@@ -10,6 +10,9 @@ export const ROLES = ['admin', 'manager', 'kiosk', 'dashboard'] as const;
 export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
 
+/** The httpOnly cookie that holds a signed-in person's session. */
+export const SESSION_COOKIE = 'hub_session';
+
 /** People sign in; devices and integrations use tokens. */
 export const PERSON_ROLES = ['admin', 'manager'] as const;
 
@@ -41,6 +44,11 @@ export type Token = z.infer<typeof Token>;
 export const CreatedToken = Token.extend({ token: z.string() });
 export type CreatedToken = z.infer<typeof CreatedToken>;
 
+/** Tokens and users are named by uuid in paths and paged by it. */
+export const TokenParams = z.object({ id: z.uuid() });
+export const UserParams = z.object({ id: z.uuid() });
+export const UuidPageQuery = PageQuery.extend({ after: z.uuid().optional() });
+
 export const Username = Id;
 /** Long enough to resist guessing online (sign-ins are rate limited too); any characters but control ones. */
 export const Password = Text(200).pipe(z.string().min(12, 'must be at least 12 characters'));
@@ -69,6 +77,8 @@ export type User = z.infer<typeof User>;
 
 export const LoginInput = z.strictObject({ username: Text(200), password: z.string().min(1).max(1000) });
 export type LoginInput = z.infer<typeof LoginInput>;
+/** A sign-in's answer; the session itself is the httpOnly `hub_session` cookie. */
+export const LoginAnswer = z.object({ user: User, expiresAt: z.string() });
 
 /** Who the caller is, as the hub sees it. */
 export const Me = z.object({

@@ -86,3 +86,9 @@ export type EmployeeUpdate = z.infer<typeof EmployeeUpdate>;
 
 export const EmployeeListQuery = PageQuery.extend({ siteId: Id.optional(), active: z.stringbool().optional() });
 export type EmployeeListQuery = z.infer<typeof EmployeeListQuery>;
+
+export const BadgeParams = z.object({ badge: Badge });
+
+/** A kiosk's badge look-up: whose badge, and whether to ask for a PIN (`hasPin`). */
+export const BadgeLookup = z.object({ employeeId: Id, name: z.string(), siteId: Id.nullable(), hasPin: z.boolean(), active: z.boolean() });
+export type BadgeLookup = z.infer<typeof BadgeLookup>;

@@ -27,15 +27,17 @@ export const TimesheetQuery = z
 export type TimesheetQuery = z.infer<typeof TimesheetQuery>;
 
 /** One employee's day. Instants are ISO 8601 UTC; `date` is the calendar day in the site's zone. */
-export type TimesheetRow = {
-  date: string;
-  firstIn: string | null;
-  lastOut: string | null;
-  workedMinutes: number;
-  sessions: number;
+export const TimesheetRow = z.object({
+  date: z.string(),
+  firstIn: z.string().nullable(),
+  lastOut: z.string().nullable(),
+  workedMinutes: z.number().int(),
+  sessions: z.number().int(),
   /** The older API's record status for the date, else 'present' with any session, else 'absent'. */
-  status: string;
-  flags: AttendanceFlag[];
-};
+  status: z.string(),
+  flags: z.array(AttendanceFlag),
+});
+export type TimesheetRow = z.infer<typeof TimesheetRow>;
 
-export type DailyReportRow = { employeeId: string; name: string } & TimesheetRow;
+export const DailyReportRow = TimesheetRow.extend({ employeeId: z.string(), name: z.string() });
+export type DailyReportRow = z.infer<typeof DailyReportRow>;

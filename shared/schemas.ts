@@ -73,15 +73,14 @@ export const MAX_BATCH_PUNCHES = 1000;
 
 /** Offline kiosk sync: items are validated one by one, so one bad punch does not sink the rest. */
 export const CheckinBatchInput = z.strictObject({
-  punches: z.array(z.unknown()).min(1).max(MAX_BATCH_PUNCHES),
+  punches: z
+    .array(z.unknown().meta({ description: 'A punch: the body of POST /api/v1/checkins (CheckinInput). A bad one is rejected on its own.' }))
+    .min(1)
+    .max(MAX_BATCH_PUNCHES),
 });
 
-export type BatchItemResult = {
-  eventId: string | null;
-  status: 'created' | 'duplicate' | 'rejected';
-  data?: Checkin;
-  error?: ErrorBody;
-};
+/** A check-in's `Idempotency-Key` header: a retry with the same key answers the stored check-in. */
+export const CheckinHeaders = z.object({ 'idempotency-key': z.string().max(255).optional() });
 
 export const Checkin = z.object({
   seq: z.number().int().positive(),
@@ -95,6 +94,25 @@ export const Checkin = z.object({
 });
 export type Checkin = z.infer<typeof Checkin>;
 
+/**
+ * The one error envelope, `{"error":{code,message,details?}}`, of REST answers, batch items and socket
+ * acks alike; the `details` of `validation_failed` are a FieldIssue per wrong field.
+ */
+export const ErrorBody = z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+export const ErrorResponse = z.object({ error: ErrorBody });
+export const FieldIssue = z.object({ field: z.string(), message: z.string() });
+export type FieldIssue = z.infer<typeof FieldIssue>;
+
+/** One punch of a batch: stored, a duplicate of a stored one (that check-in), or rejected (why). */
+export const BatchItemResult = z.object({
+  eventId: z.string().nullable(),
+  status: z.enum(['created', 'duplicate', 'rejected']),
+  data: Checkin.optional(),
+  error: ErrorBody.optional(),
+});
+export type BatchItemResult = z.infer<typeof BatchItemResult>;
+
 const Limit = z.coerce.number().int().min(1).max(1000);
 const Seq = z.coerce.number().int().min(0);
 
@@ -107,6 +125,10 @@ export type PageQuery = z.infer<typeof PageQuery>;
 
 /** A page of a list: `next` is the cursor for the following page, null on the last one. */
 export type Page<T> = { data: T[]; next: string | null };
+export const pageOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), next: z.string().nullable() });
+
+/** Every answer but a list's and the older API's: the thing itself under `data`. */
+export const dataOf = <T extends z.ZodType>(item: T) => z.object({ data: item });
 
 /** Check-ins in seq order, paged by seq; `from` (included) and `to` (left out) bound occurredAt. */
 export const CheckinListQuery = z
@@ -144,6 +166,16 @@ export const LegacyRecord = z.object({
 });
 export type LegacyRecord = z.infer<typeof LegacyRecord>;
 
+/** The older API's other answers: a message (its errors too, but a create's). */
+export const LegacyMessage = z.object({ message: z.string() });
+/** A refused create, in the older API's shape. */
+export const LegacyCreateError = z.object({ error: z.string(), details: z.array(FieldIssue) });
+export const LegacyHealthDetail = LegacyMessage.extend({
+  postgresql: z.enum(['up', 'down']),
+  redis: z.enum(['up', 'down', 'disabled']),
+  status: z.enum(['up', 'degraded', 'down']),
+});
+
 /** What a dashboard learns when someone comes or goes: who, where, and since when they are in. */
 export const PresenceChange = z.object({
   siteId: Id.nullable(),
@@ -166,8 +198,6 @@ export const SubscribeRequest = z.strictObject({
   packed: z.boolean().optional(),
 });
 export type SubscribeRequest = z.infer<typeof SubscribeRequest>;
-
-export type ErrorBody = { code: string; message: string; details?: unknown };
 
 export type SubscribeAck =
   | { ok: true; seq: number; presence: Record<string, PresenceEntry[]> }

@@ -1,9 +1,8 @@
 import type { Context, Next } from 'koa';
+import { SESSION_COOKIE } from '../../shared/auth.js';
 import { ForbiddenError } from '../policies/index.js';
 import { whoOf, type Actor } from './actor.js';
 import { presentedIn, UnauthenticatedError, type Authenticator } from './authenticate.js';
-
-export const SESSION_COOKIE = 'hub_session';
 
 /** The older Attendance API's routes that LEGACY_ANONYMOUS opens (its health routes are public anyway). */
 const LEGACY_ROUTES = /^\/api\/v1\/attendance\/(create|search|search\/all)$/;

@@ -1,7 +1,7 @@
 import { parse as parseCookies } from 'cookie';
 import type { Socket } from 'socket.io';
 import { presentedIn, UnauthenticatedError, type Authenticator } from '../auth/authenticate.js';
-import { SESSION_COOKIE } from '../auth/rest.js';
+import { SESSION_COOKIE } from '../../shared/auth.js';
 import { revokes, type Revocations } from '../auth/revocations.js';
 import { AppError, toAppError } from '../errors.js';
 import type { RepeatLog } from '../logger.js';

@@ -1,4 +1,4 @@
-import type { Employee, EmployeeCreate, EmployeeListQuery, EmployeeUpdate } from '../../shared/directory.js';
+import type { BadgeLookup, Employee, EmployeeCreate, EmployeeListQuery, EmployeeUpdate } from '../../shared/directory.js';
 import { cacheKeys, type Cache } from '../cache/index.js';
 import { inTransaction, type Knex } from '../db/knex.js';
 import { AppError, NotFoundError } from '../errors.js';
@@ -11,8 +11,6 @@ import { lockSiteForShare } from '../repositories/sites.js';
 import { hashSecret } from '../crypto.js';
 
 export type EmployeeService = ReturnType<typeof createEmployeeService>;
-
-export type BadgeView = { employeeId: string; name: string; siteId: string | null; hasPin: boolean; active: boolean };
 
 export function createEmployeeService(deps: { db: Knex; cache: Cache }) {
   const { db, cache } = deps;
@@ -75,7 +73,7 @@ export function createEmployeeService(deps: { db: Knex; cache: Cache }) {
       return listEmployees(db, query, scope);
     },
     /** Who holds a badge, for a kiosk's screen: whether to ask for a PIN, and whose name to greet. */
-    async byBadge(badge: string, scope: Scope): Promise<BadgeView> {
+    async byBadge(badge: string, scope: Scope): Promise<BadgeLookup> {
       const holder = await findEmployeeByBadge(db, badge);
       if (!holder) throw new NotFoundError('unknown_badge', 'no employee has this badge');
       requireReach(scope, holder.siteId, 'this badge belongs to another site');

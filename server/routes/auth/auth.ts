@@ -1,8 +1,7 @@
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { LoginInput, type Me } from '../../../shared/auth.js';
+import { LoginInput, SESSION_COOKIE, type Me } from '../../../shared/auth.js';
 import type { Actor } from '../../auth/actor.js';
-import { SESSION_COOKIE } from '../../auth/rest.js';
 import type { SessionService } from '../../services/sessions.js';
 import { parse } from '../../validate.js';
 import type { HubState } from '../state.js';

@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { CheckinBatchInput, CheckinInput, CheckinListQuery } from '../../../shared/schemas.js';
-import { AppError } from '../../errors.js';
+import { CheckinBatchInput, CheckinHeaders, CheckinInput, CheckinListQuery } from '../../../shared/schemas.js';
 import { authorize, policies, scopeOf } from '../../policies/index.js';
 import type { CheckinService } from '../../services/checkins.js';
 import { parse } from '../../validate.js';
@@ -13,8 +12,7 @@ export function checkinsRouter(deps: { checkins: CheckinService; body: Middlewar
 
   router.post('/', deps.body, async (ctx) => {
     const input = parse(CheckinInput, ctx.request.body);
-    const key = ctx.get('Idempotency-Key');
-    if (key.length > 255) throw new AppError(400, 'validation_failed', 'Idempotency-Key is longer than 255 characters');
+    const { 'idempotency-key': key } = parse(CheckinHeaders, ctx.headers);
     authorize(ctx.state.actor, policies.checkins, 'punch');
     const { checkin, created } = await deps.checkins.record(input, puncher(ctx.state), key || undefined);
     ctx.status = created ? 201 : 200;

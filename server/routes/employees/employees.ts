@@ -1,13 +1,10 @@
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { Badge, EmployeeCreate, EmployeeListQuery, EmployeeUpdate, PathParams } from '../../../shared/directory.js';
-import { z } from 'zod';
+import { BadgeParams, EmployeeCreate, EmployeeListQuery, EmployeeUpdate, PathParams } from '../../../shared/directory.js';
 import { authorize, policies, scopeOf } from '../../policies/index.js';
 import type { EmployeeService } from '../../services/employees.js';
 import { parse } from '../../validate.js';
 import type { HubState } from '../state.js';
-
-const BadgeParams = z.object({ badge: Badge });
 
 export function employeesRouter(deps: { employees: EmployeeService; body: Middleware }) {
   const router = new Router<HubState>({ prefix: '/api/v1' });

@@ -1,14 +1,10 @@
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { z } from 'zod';
-import { TokenCreate } from '../../../shared/auth.js';
-import { PageQuery } from '../../../shared/schemas.js';
+import { TokenCreate, TokenParams, UuidPageQuery } from '../../../shared/auth.js';
 import { authorize, policies } from '../../policies/index.js';
 import type { TokenService } from '../../services/tokens.js';
 import { parse } from '../../validate.js';
 import type { HubState } from '../state.js';
-
-const TokenParams = z.object({ id: z.uuid() });
 
 /** API tokens for devices and integrations: admins only. */
 export function tokensRouter(deps: { tokens: TokenService; body: Middleware }) {
@@ -22,7 +18,7 @@ export function tokensRouter(deps: { tokens: TokenService; body: Middleware }) {
   });
 
   router.get('/', async (ctx) => {
-    const page = parse(PageQuery.extend({ after: z.uuid().optional() }), ctx.query);
+    const page = parse(UuidPageQuery, ctx.query);
     authorize(ctx.state.actor, policies.tokens, 'manage');
     ctx.body = await deps.tokens.list(page);
   });

@@ -1,14 +1,10 @@
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { z } from 'zod';
-import { UserCreate, UserUpdate } from '../../../shared/auth.js';
-import { PageQuery } from '../../../shared/schemas.js';
+import { UserCreate, UserParams, UserUpdate, UuidPageQuery } from '../../../shared/auth.js';
 import { authorize, policies } from '../../policies/index.js';
 import type { UserService } from '../../services/users.js';
 import { parse } from '../../validate.js';
 import type { HubState } from '../state.js';
-
-const UserParams = z.object({ id: z.uuid() });
 
 /** People who sign in: admins only. */
 export function usersRouter(deps: { users: UserService; body: Middleware }) {
@@ -22,7 +18,7 @@ export function usersRouter(deps: { users: UserService; body: Middleware }) {
   });
 
   router.get('/', async (ctx) => {
-    const page = parse(PageQuery.extend({ after: z.uuid().optional() }), ctx.query);
+    const page = parse(UuidPageQuery, ctx.query);
     authorize(ctx.state.actor, policies.users, 'manage');
     ctx.body = await deps.users.list(page);
   });
