@@ -176,6 +176,14 @@ export const LegacyHealthDetail = LegacyMessage.extend({
   status: z.enum(['up', 'degraded', 'down']),
 });
 
+/** A node's readiness for traffic: not while it drains, nor while PostgreSQL or a configured Redis does not answer. */
+export const Readiness = z.object({
+  ready: z.boolean(),
+  draining: z.boolean(),
+  postgresql: z.enum(['up', 'down']).optional(),
+  redis: z.enum(['up', 'down', 'disabled']).optional(),
+});
+
 /** What a dashboard learns when someone comes or goes: who, where, and since when they are in. */
 export const PresenceChange = z.object({
   siteId: Id.nullable(),
