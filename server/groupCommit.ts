@@ -1,3 +1,5 @@
+import { outsideRequests } from './logger.js';
+
 /**
  * Group commit: work submitted while a batch is in flight waits and goes together in the next batch,
  * so one transaction carries many requests (check-ins share one fsync and one hold of the seq lock;
@@ -30,6 +32,8 @@ export type GroupCommitOptions = {
    * They are failed with it at once, instead of one batch after another each waiting out its timeouts.
    */
   failWaiting?: (error: unknown) => boolean;
+  /** Told of each batch once it has committed or failed: how many items it carried and how long it took. */
+  observe?: (items: number, seconds: number) => void;
 };
 
 type Unit<I, R> = { items: I[]; resolve: (r: Array<R | Error>) => void; reject: (e: unknown) => void };
@@ -51,11 +55,16 @@ export function createGroupCommitter<I, R>(commit: (items: I[]) => Promise<Commi
     return batch;
   }
 
-  const start = (batch: Unit<I, R>[]): Promise<Outcome<R>> =>
-    commit(batch.flatMap((u) => u.items)).then(
-      (committed) => ({ committed }),
-      (error: unknown) => (options.retryApart?.(error) && (batch.length > 1 || batch[0]!.items.length > 1) ? apart(batch) : { error }),
-    );
+  const start = (batch: Unit<I, R>[]): Promise<Outcome<R>> => {
+    const items = batch.flatMap((u) => u.items);
+    const started = performance.now();
+    return commit(items)
+      .then(
+        (committed) => ({ committed }),
+        (error: unknown) => (options.retryApart?.(error) && (batch.length > 1 || batch[0]!.items.length > 1) ? apart(batch) : { error }),
+      )
+      .finally(() => options.observe?.(items.length, (performance.now() - started) / 1000));
+  };
 
   /** The batch again, one unit at a time, each committed on its own: results in order, every `after` run in turn. */
   async function apart(batch: Unit<I, R>[]): Promise<Outcome<R>> {
@@ -136,7 +145,8 @@ export function createGroupCommitter<I, R>(commit: (items: I[]) => Promise<Commi
       if (!items.length) return Promise.resolve([]);
       return new Promise((resolve, reject) => {
         queue.push({ items, resolve, reject });
-        running ??= run();
+        // A run serves whoever submits while it lasts, not only the request that started it.
+        running ??= outsideRequests(run);
       });
     },
     async drain() {

@@ -70,7 +70,7 @@ describe('read cache', () => {
       it(`${name}: a reader that raced a writer cannot store the value the writer replaced`, async function () {
         const { store, close } = make(this);
         try {
-          const cache = createCache(store, 60, log);
+          const cache = createCache(store, 60, log, { cache: () => undefined });
           let db = 'old';
           let release!: () => void;
           const gate = new Promise<void>((r) => (release = r));

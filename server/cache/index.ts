@@ -1,4 +1,5 @@
 import type { RepeatLog } from '../logger.js';
+import type { Recorder } from '../metrics/index.js';
 import type { CacheStore } from './store.js';
 
 export { cacheKeys } from './keys.js';
@@ -12,18 +13,25 @@ export type Cache = {
 };
 
 /** Redis being away costs reads a trip to PostgreSQL, never an answer; its failures are logged once per kind and interval. */
-export function createCache(store: CacheStore, ttlSeconds: number, log: RepeatLog): Cache {
+export function createCache(store: CacheStore, ttlSeconds: number, log: RepeatLog, metrics: Pick<Recorder, 'cache'>): Cache {
   return {
     async getOrLoad<T>(key: string, load: () => Promise<T | undefined>) {
+      // A key's kind is its first part (cacheKeys): a few label values, whatever the ids.
+      const kind = key.split(':', 1)[0]!;
       let version: string;
       try {
         const read = await store.read(key);
-        if (read.cached && read.cached.version === read.version) return JSON.parse(read.cached.json) as T;
+        if (read.cached && read.cached.version === read.version) {
+          metrics.cache(kind, 'hit');
+          return JSON.parse(read.cached.json) as T;
+        }
         version = read.version;
       } catch (err) {
+        metrics.cache(kind, 'miss');
         log('warn', `cache read: ${(err as Error).message}`, { err, key }, 'cache read failed; reading the database');
         return load();
       }
+      metrics.cache(kind, 'miss');
       const value = await load();
       if (value !== undefined) {
         await store.write(key, version, JSON.stringify(value), ttlSeconds).catch((err) => {

@@ -92,6 +92,13 @@ export function createDb(url: string, limits: Partial<DbLimits> = {}, logger?: L
   });
 }
 
+/** The pool's connections lent out, and the acquires waiting for one (the metrics read them). */
+export function poolStats(db: Knex): { inUse: number; waiting: number } {
+  // A destroyed Knex has no pool.
+  const pool = db.client.pool as { numUsed(): number; numPendingAcquires(): number } | undefined;
+  return { inUse: pool?.numUsed() ?? 0, waiting: pool?.numPendingAcquires() ?? 0 };
+}
+
 /** Run fn in a transaction, reusing one that is already open so services compose. */
 export async function inTransaction<T>(db: Knex | Knex.Transaction, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
   if ((db as Knex.Transaction).isTransaction) return fn(db as Knex.Transaction);

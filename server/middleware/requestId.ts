@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Context, Next } from 'koa';
+import { requestContext } from '../logger.js';
 
 // A caller's id is kept only if it is short and plain: it goes into logs and the audit log.
 const CALLER_ID = /^[\w.:-]{1,128}$/;
@@ -16,6 +17,7 @@ export function requestId() {
     const given = ctx.get('X-Request-Id');
     ctx.state.requestId = CALLER_ID.test(given) ? given : `${prefix}-${(++n).toString(36)}`;
     ctx.set('X-Request-Id', ctx.state.requestId);
-    await next();
+    // Every line logged while serving it, however deep, carries the id (the logger's mixin reads it).
+    await requestContext.run({ requestId: ctx.state.requestId }, next);
   };
 }

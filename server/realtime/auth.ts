@@ -4,6 +4,7 @@ import { presentedIn, UnauthenticatedError, type Authenticator } from '../auth/a
 import { SESSION_COOKIE } from '../../shared/auth.js';
 import { revokes, type Revocations } from '../auth/revocations.js';
 import { AppError, toAppError } from '../errors.js';
+import { clientAddress } from '../http/clientAddress.js';
 import type { RepeatLog } from '../logger.js';
 import { credentialKey } from '../middleware/rateLimit.js';
 import { ForbiddenError } from '../policies/index.js';
@@ -24,7 +25,10 @@ function refusal(err: unknown): Error & { data: unknown } {
  * on sockets per credential and per IP (per node), a rate of events per socket, and a socket whose
  * credential is revoked (on any node) or expires is closed.
  */
-export function authenticateSockets(io: HubIo, deps: { authenticator: Authenticator; corsOrigins: readonly string[]; limits: SocketLimits; revocations: Revocations; log: RepeatLog }) {
+export function authenticateSockets(
+  io: HubIo,
+  deps: { authenticator: Authenticator; corsOrigins: readonly string[]; trustProxy: number; limits: SocketLimits; revocations: Revocations; log: RepeatLog },
+) {
   const { authenticator, limits } = deps;
   const open = new Map<string, number>();
   const count = (key: string, by: number) => {
@@ -45,13 +49,15 @@ export function authenticateSockets(io: HubIo, deps: { authenticator: Authentica
       if (presented.bearer === undefined && actor.credential.kind === 'session' && !originAllowed(headers.origin, headers.host, deps.corsOrigins)) {
         return next(refusal(new ForbiddenError('a signed-in socket must come from the hub’s own pages or an allowed origin')));
       }
-      const keys = [`c:${credentialKey(actor)}`, `ip:${socket.handshake.address}`];
+      const ip = clientAddress(socket.handshake.address, headers['x-forwarded-for'], deps.trustProxy);
+      const keys = [`c:${credentialKey(actor)}`, `ip:${ip}`];
       if ((open.get(keys[0]!) ?? 0) >= limits.perToken || (open.get(keys[1]!) ?? 0) >= limits.perIp) {
         return next(refusal(new AppError(429, 'too_many_sockets', 'too many open sockets for this credential or address')));
       }
       keys.forEach((k) => count(k, 1));
       socket.once('disconnect', () => keys.forEach((k) => count(k, -1)));
       socket.data.actor = actor;
+      socket.data.ip = ip;
       socket.data.presented = presented;
       limitEvents(socket, limits.eventsPerSecond);
       next();

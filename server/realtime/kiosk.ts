@@ -23,7 +23,7 @@ export function handleKioskCheckins(io: HubIo, deps: { checkins: CheckinService;
       try {
         const { actor } = socket.data;
         authorize(actor, policies.checkins, 'punch');
-        const who = whoOf(actor, socket.handshake.address || null, null);
+        const who = whoOf(actor, socket.data.ip || null, null);
         const { checkin, created } = await deps.checkins.record(parsed.data, { scope: actor.sites, who, role: actor.role });
         ack({ ok: true, data: checkin, created });
       } catch (err) {

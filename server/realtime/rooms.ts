@@ -1,3 +1,5 @@
+import type { HubIo } from './server.js';
+
 /** Room names, built in one place: delivery and the subscribe handler must agree on them. */
 export const rooms = {
   all: 'all',
@@ -20,4 +22,12 @@ export function roomsFor(siteId: string | null, employeeId: string | null): stri
 export function roomsForFilter(filter: { sites?: string[]; employees?: string[] }): string[] {
   if (filter.sites === undefined && filter.employees === undefined) return [rooms.all];
   return [...(filter.sites ?? []).map(rooms.site), ...(filter.employees ?? []).map(rooms.employee)];
+}
+
+/** This node's sockets, and those of them subscribed (in a room beside their own). */
+export function socketCounts(io: HubIo): { connected: number; subscribed: number } {
+  const sockets = io.of('/').sockets;
+  let subscribed = 0;
+  for (const socket of sockets.values()) if (socket.rooms.size > 1) subscribed++;
+  return { connected: sockets.size, subscribed };
 }

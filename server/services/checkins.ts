@@ -14,6 +14,7 @@ import { requireReach } from '../policies/index.js';
 import { findEmployeeByBadge, findPinHolder } from '../repositories/employees.js';
 import { punchesNeedPin } from '../policies/resources.js';
 import { fieldIssues } from '../validate.js';
+import type { Recorder } from '../metrics/index.js';
 import type { Authority, Ledger, Punch, PunchResult } from './ledger/index.js';
 import type { PinChecker } from './pin.js';
 
@@ -30,8 +31,8 @@ export type CheckinService = ReturnType<typeof createCheckinService>;
 /** Who punches: the sites in reach and who they are for the audit log, and whether they must prove an employee's PIN. */
 export type Puncher = Authority & { role: Role };
 
-export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: PinChecker }) {
-  const { db, ledger, pins } = deps;
+export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: PinChecker; metrics: Pick<Recorder, 'checkin'> }) {
+  const { db, ledger, pins, metrics } = deps;
 
   /** Each punch's result: its check-in, or the Error that refused it. */
   const commit = (punches: Punch[]) => ledger.submit(punches.map((punch) => ({ punch }))) as Promise<Array<PunchResult | Error>>;
@@ -84,12 +85,48 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
     return employee.id;
   }
 
+  /** Each item of a batch judged: the valid punches committed together, the rest rejected on their own. */
+  async function judgeBatch(items: unknown[], by: Puncher): Promise<BatchItemResult[]> {
+    // Each (badge, PIN) of the batch is checked once, however many items repeat it, and a few at a time.
+    const limit = pLimit(BATCH_PIN_CHECKS_AT_ONCE);
+    const identities = new Map<string, Promise<string>>();
+    const identify = (badge: string, pin: string | undefined) => {
+      const key = JSON.stringify([badge, pin]);
+      let id = identities.get(key);
+      if (!id) identities.set(key, (id = limit(() => employeeIdForBadge(badge, pin, by.scope))));
+      return id;
+    };
+    const prepared = await Promise.all(
+      items.map(async (raw): Promise<Punch | BatchItemResult> => {
+        const eventId = typeof (raw as { eventId?: unknown })?.eventId === 'string' ? (raw as { eventId: string }).eventId : null;
+        const parsed = CheckinInput.safeParse(raw);
+        if (!parsed.success) return rejected(eventId, new ValidationError(fieldIssues(parsed.error)));
+        return toPunch(parsed.data, by, undefined, identify).catch((err: unknown) => rejected(eventId, err));
+      }),
+    );
+    const punches = prepared.filter((p): p is Punch => !('status' in p));
+    const results = await commit(punches);
+    let next = 0;
+    return prepared.map((p) => {
+      if ('status' in p) return p;
+      const r = results[next++]!;
+      if (r instanceof Error) return rejected(p.eventId, r);
+      return { eventId: r.checkin.eventId, status: r.created ? 'created' : 'duplicate', data: r.checkin };
+    });
+  }
+
   return {
     /** Store one punch; resolves after its transaction commits. A retry returns the stored check-in (created: false). */
     async record(input: CheckinInput, by: Puncher, idempotencyKey?: string): Promise<PunchResult> {
-      const [result] = await commit([await toPunch(input, by, idempotencyKey)]);
-      if (result instanceof Error) throw result;
-      return result!;
+      try {
+        const [result] = await commit([await toPunch(input, by, idempotencyKey)]);
+        if (result instanceof Error) throw result;
+        metrics.checkin(result!.created ? 'accepted' : 'duplicate');
+        return result!;
+      } catch (err) {
+        metrics.checkin('rejected', toAppError(err).code);
+        throw err;
+      }
     },
 
     /**
@@ -97,32 +134,16 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
      * order; invalid ones are reported per item and not stored.
      */
     async recordBatch(items: unknown[], by: Puncher): Promise<BatchItemResult[]> {
-      // Each (badge, PIN) of the batch is checked once, however many items repeat it, and a few at a time.
-      const limit = pLimit(BATCH_PIN_CHECKS_AT_ONCE);
-      const identities = new Map<string, Promise<string>>();
-      const identify = (badge: string, pin: string | undefined) => {
-        const key = JSON.stringify([badge, pin]);
-        let id = identities.get(key);
-        if (!id) identities.set(key, (id = limit(() => employeeIdForBadge(badge, pin, by.scope))));
-        return id;
-      };
-      const prepared = await Promise.all(
-        items.map(async (raw): Promise<Punch | BatchItemResult> => {
-          const eventId = typeof (raw as { eventId?: unknown })?.eventId === 'string' ? (raw as { eventId: string }).eventId : null;
-          const parsed = CheckinInput.safeParse(raw);
-          if (!parsed.success) return rejected(eventId, new ValidationError(fieldIssues(parsed.error)));
-          return toPunch(parsed.data, by, undefined, identify).catch((err: unknown) => rejected(eventId, err));
-        }),
-      );
-      const punches = prepared.filter((p): p is Punch => !('status' in p));
-      const results = await commit(punches);
-      let next = 0;
-      return prepared.map((p) => {
-        if ('status' in p) return p;
-        const r = results[next++]!;
-        if (r instanceof Error) return rejected(p.eventId, r);
-        return { eventId: r.checkin.eventId, status: r.created ? 'created' : 'duplicate', data: r.checkin };
-      });
+      try {
+        const results = await judgeBatch(items, by);
+        for (const r of results) metrics.checkin(r.status === 'created' ? 'accepted' : r.status, r.error?.code);
+        return results;
+      } catch (err) {
+        // The whole batch failed (the database is away): every punch of it is refused alike.
+        const { code } = toAppError(err);
+        for (let i = 0; i < items.length; i++) metrics.checkin('rejected', code);
+        throw err;
+      }
     },
 
     /** Check-ins at the sites in reach (those at no site: admins only); naming a site out of reach is refused. */

@@ -4,6 +4,7 @@ import type { Knex } from '../../db/knex.js';
 import { present } from '../../events/event.js';
 import type { Publisher } from '../../events/publisher.js';
 import { createGroupCommitter } from '../../groupCommit.js';
+import type { Recorder } from '../../metrics/index.js';
 import { createLedgerStore } from '../../repositories/ledger.js';
 import { commitGroup } from './commit.js';
 import type { GroupItem, ItemResult } from './judge.js';
@@ -21,8 +22,8 @@ const MAX_GROUP = 1000;
  * fsync and one hold of the seq lock for many requests). Each submitter hears only after its group
  * committed, the caches it touched were invalidated, and its events were published.
  */
-export function createLedger(deps: { db: Knex; cache: Cache; publisher: Publisher; longestShiftMs: number }) {
-  const { cache, publisher, longestShiftMs } = deps;
+export function createLedger(deps: { db: Knex; cache: Cache; publisher: Publisher; longestShiftMs: number; metrics: Pick<Recorder, 'groupCommit'> }) {
+  const { cache, publisher, longestShiftMs, metrics } = deps;
   const store = createLedgerStore(deps.db);
   const known = createKnownState();
   const committer = createGroupCommitter<GroupItem, ItemResult>(
@@ -40,7 +41,7 @@ export function createLedger(deps: { db: Knex; cache: Cache; publisher: Publishe
     // A group that fails for a reason other than the database being away is retried apart, so an
     // item PostgreSQL refuses fails alone and the rest of its group is stored; one that fails because
     // the database is away fails the items waiting behind it at once.
-    { maxBatch: MAX_GROUP, idle: store.release, retryApart: (err) => !isUnavailable(err), failWaiting: isUnavailable },
+    { maxBatch: MAX_GROUP, idle: store.release, retryApart: (err) => !isUnavailable(err), failWaiting: isUnavailable, observe: metrics.groupCommit },
   );
   return {
     /** Commit the items together; one result (or Error) per item, in order. */
