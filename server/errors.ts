@@ -1,3 +1,4 @@
+import { SINCE_PRUNED } from '../shared/events.js';
 import type { ErrorBody } from '../shared/schemas.js';
 import { isBadData, isUnavailable } from './db/errors.js';
 
@@ -36,6 +37,22 @@ export class NotFoundError extends AppError {
 export class UnavailableError extends AppError {
   constructor(message = 'the service is briefly unavailable; retry shortly') {
     super(503, 'unavailable', message, undefined, 1);
+  }
+}
+
+/**
+ * Events after `since` are no longer all kept (EVENT_RETENTION_DAYS): they cannot be replayed. The
+ * reader starts afresh from a snapshot instead.
+ */
+export class SincePrunedError extends AppError {
+  constructor(
+    readonly since: number,
+    readonly prunedThrough: number,
+  ) {
+    super(410, SINCE_PRUNED, `events after seq ${since} are no longer kept (pruned through ${prunedThrough}): subscribe without since for a fresh snapshot`, {
+      since,
+      prunedThrough,
+    });
   }
 }
 

@@ -1,5 +1,5 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import type { ClientToServerEvents, LiveEvent, ServerToClientEvents } from './events.js';
+import { SINCE_PRUNED, type ClientToServerEvents, type LiveEvent, type ServerToClientEvents } from './events.js';
 import type { Checkin, CheckinInput, ErrorBody, SubscribeAck } from './schemas.js';
 
 export type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -26,7 +26,9 @@ export type DashboardClient = {
 /**
  * A live view of a hub's events. It subscribes on every (re)connect with the last seq it has, so
  * the hub replays whatever was missed; it drops anything at or below that seq, so each event reaches
- * onEvent once and in seq order.
+ * onEvent once and in seq order. If the hub no longer keeps the events after that seq
+ * (`since_pruned`), it subscribes afresh and hands the new snapshot to onReset: the user replaces what
+ * it holds rather than patch it with a hole in between.
  */
 export function createDashboardClient(opts: {
   url: string;
@@ -37,20 +39,34 @@ export function createDashboardClient(opts: {
   since?: number;
   onEvent: (event: LiveEvent) => void;
   onSubscribed?: (ack: Extract<SubscribeAck, { ok: true }>) => void;
+  /**
+   * Events missed since lastSeq were pruned: this ack's presence replaces everything held, and the
+   * events after its seq follow. Without onReset, onSubscribed gets it.
+   */
+  onReset?: (ack: Extract<SubscribeAck, { ok: true }>) => void;
   onError?: (error: ErrorBody) => void;
   socket?: SocketSettings;
 }): DashboardClient {
   const socket = connect(opts.url, opts.token, opts.socket);
   let lastSeq = opts.since;
   let filter: { sites?: string[]; employees?: string[] } = { sites: opts.sites, employees: opts.employees };
+  let resetting = false;
 
   const subscribe = () => {
     socket.emit('subscribe', { ...filter, since: lastSeq, packed: true }, (ack) => {
-      // A superseded subscribe is answered too; the later one's ack is what counts.
-      if (!ack.ok) return ack.error.code === 'superseded' ? undefined : opts.onError?.(ack.error);
+      if (!ack.ok) {
+        // A superseded subscribe is answered too; the later one's ack is what counts.
+        if (ack.error.code === 'superseded') return;
+        if (ack.error.code !== SINCE_PRUNED) return opts.onError?.(ack.error);
+        lastSeq = undefined;
+        resetting = true;
+        return subscribe();
+      }
       // A first subscribe starts from the snapshot's seq; a resumed one keeps its own place.
       lastSeq ??= ack.seq;
-      opts.onSubscribed?.(ack);
+      if (!resetting) return opts.onSubscribed?.(ack);
+      resetting = false;
+      (opts.onReset ?? opts.onSubscribed)?.(ack);
     });
   };
   socket.on('connect', subscribe);

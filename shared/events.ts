@@ -34,6 +34,13 @@ export interface ServerToClientEvents {
   'record.updated': (event: LiveEventOf<'record.updated'>) => void;
 }
 
+/**
+ * A subscribe's `since` is older than the events the hub keeps (EVENT_RETENTION_DAYS): what happened
+ * after it cannot be replayed. Subscribe again without `since` and replace what you hold with that
+ * ack's snapshot; events after its seq follow. `details`: `{since, prunedThrough}`.
+ */
+export const SINCE_PRUNED = 'since_pruned';
+
 /** Socket.IO event maps shared by the hub and every client: one contract, typed on both ends. */
 export interface ClientToServerEvents {
   subscribe: (request: SubscribeRequest, ack: (response: SubscribeAck) => void) => void;

@@ -1,8 +1,11 @@
+import { SincePrunedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { HubEvent } from './event.js';
 
 export type EventStream = ReturnType<typeof createEventStream>;
 export type StreamListener = (events: HubEvent[]) => void;
+/** Events in (from, to] were pruned before this node delivered them: they never will be. */
+export type SkipListener = (from: number, to: number) => void;
 
 /** The timers the stream runs on; tests hand it their own to move time by hand. */
 export type Timers = {
@@ -26,7 +29,8 @@ const PAGE = 1000;
  * from other nodes', in any order and possibly not at all (a node can die between commit and publish,
  * Redis can drop messages). They are handed to every listener strictly in seq order, each exactly
  * once, a contiguous run at a time: a hole that stays open for gapMs is filled from PostgreSQL, and a
- * poll of the committed head every pollMs catches events nobody announced (within two polls).
+ * poll of the committed head every pollMs catches events nobody announced (within two polls). A
+ * node so far behind that the events it lacks were pruned (EVENT_RETENTION_DAYS) goes on after them.
  */
 export function createEventStream(deps: {
   readAfter: (after: number, limit: number) => Promise<HubEvent[]>;
@@ -41,6 +45,7 @@ export function createEventStream(deps: {
   const pollMs = deps.pollMs ?? 500;
   const timers = deps.timers ?? realTimers;
   const listeners: StreamListener[] = [];
+  const skipListeners: SkipListener[] = [];
   const pending = new Map<number, HubEvent>();
   let delivered = 0;
   // Until the head is known (PostgreSQL may be down at start) nothing is delivered.
@@ -74,7 +79,14 @@ export function createEventStream(deps: {
     filling ??= (async () => {
       try {
         for (;;) {
-          const events = await readAfter(delivered, PAGE);
+          let events: HubEvent[];
+          try {
+            events = await readAfter(delivered, PAGE);
+          } catch (err) {
+            if (!(err instanceof SincePrunedError) || err.prunedThrough <= delivered) throw err;
+            skip(err.prunedThrough);
+            continue;
+          }
           offer(events);
           if (events.length < PAGE || stopped) break;
         }
@@ -86,6 +98,18 @@ export function createEventStream(deps: {
       }
     })();
     return filling;
+  }
+
+  /**
+   * Waiting for pruned events would stall the stream for good: they are gone for every reader. Go on
+   * after them and say so; the skip listeners decide what those who relied on this node do.
+   */
+  function skip(to: number): void {
+    const from = delivered;
+    logger.warn({ from, to }, 'events this node had not delivered were pruned (EVENT_RETENTION_DAYS); going on after them');
+    for (const seq of pending.keys()) if (seq <= to) pending.delete(seq);
+    delivered = to;
+    for (const listener of skipListeners) listener(from, to);
   }
 
   async function poll(): Promise<void> {
@@ -106,6 +130,10 @@ export function createEventStream(deps: {
     /** Every contiguous run of events, in seq order, from now on. */
     subscribe(listener: StreamListener): void {
       listeners.push(listener);
+    },
+    /** Each time the stream goes on past events that were pruned before it delivered them. */
+    onSkip(listener: SkipListener): void {
+      skipListeners.push(listener);
     },
     async start(): Promise<void> {
       pollTimer = timers.setInterval(() => void poll(), pollMs);

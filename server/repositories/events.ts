@@ -5,6 +5,8 @@ import { fromRow as checkinFromRow, TABLE as CHECKINS } from './checkins.js';
 
 export const TABLE = 'events';
 export const SEQ_TABLE = 'event_seq';
+/** How far events are pruned (one row): see liquibase/changesets/010-event-retention.xml. */
+export const RETENTION_TABLE = 'event_retention';
 
 /**
  * A checkin.recorded event stores no payload: the check-in row is its payload, joined on seq, so an
@@ -58,16 +60,33 @@ export async function readHead(db: Knex | Knex.Transaction): Promise<number> {
   return row.value;
 }
 
-export async function listEventsAfter(db: Knex, after: number, limit: number): Promise<StoredEvent[]> {
-  const rows = await events(db).where('e.seq', '>', after).orderBy('e.seq').limit(limit);
-  return rows.map(fromRow);
+/** Events in seq order after some seq, and how far events are pruned, read in one statement (one snapshot). */
+export type KeptEvents = { events: StoredEvent[]; prunedThrough: number };
+
+/**
+ * A page of events with the retention watermark beside it, from the same snapshot: when prunedThrough
+ * is at or below the page's `after`, no event the page should hold was missing from it.
+ */
+async function withWatermark(db: Knex, page: Knex.QueryBuilder): Promise<KeptEvents> {
+  const rows = await db
+    .with('p', page)
+    .select('r.pruned_through', 'p.*')
+    .from(`${RETENTION_TABLE} as r`)
+    .leftJoin('p', db.raw('true'))
+    .where('r.id', 1)
+    .orderBy('p.seq');
+  return { prunedThrough: rows[0].pruned_through, events: rows.filter((r) => r.seq !== null).map(fromRow) };
+}
+
+export function listEventsAfter(db: Knex, after: number, limit: number): Promise<KeptEvents> {
+  return withWatermark(db, events(db).where('e.seq', '>', after).orderBy('e.seq').limit(limit));
 }
 
 /** The events a subscriber with these filters and reach is entitled to, in (after, upTo], in seq order. */
-export async function listMatchingEvents(
+export function listMatchingEvents(
   db: Knex,
   q: { after: number; upTo: number; sites?: string[]; employees?: string[]; within: Scope; limit: number },
-): Promise<StoredEvent[]> {
+): Promise<KeptEvents> {
   const query = events(db).where('e.seq', '>', q.after).andWhere('e.seq', '<=', q.upTo).orderBy('e.seq').limit(q.limit);
   if (q.within !== 'all') query.whereIn('e.site_id', [...q.within]);
   if (q.sites !== undefined || q.employees !== undefined) {
@@ -75,5 +94,33 @@ export async function listMatchingEvents(
       w.whereIn('e.site_id', q.sites ?? []).orWhereIn('e.employee_id', q.employees ?? []);
     });
   }
-  return (await query).map(fromRow);
+  return withWatermark(db, query);
+}
+
+// The pruner's advisory lock (any fixed number no other code uses): one node prunes at a time.
+const PRUNE_LOCK = 4_201_016_001;
+
+/**
+ * One batch of retention in one statement, which is its own short transaction: delete up to `limit`
+ * of the oldest events committed before `before` and move the watermark over them. Only a run from
+ * the oldest is taken, up to the first event not old enough, so the events left are exactly those
+ * after the watermark. No check-in waits on it: it neither touches the seq counter nor rows a writer
+ * uses, and the watermark row is the pruner's alone. The advisory lock is tried, never waited for:
+ * `locked: false` means another node is pruning right now, and this one leaves it the work.
+ */
+export async function pruneEvents(db: Knex, q: { before: Date; limit: number }): Promise<{ locked: boolean; pruned: number; prunedThrough: number }> {
+  const { rows } = await db.raw(
+    `WITH
+      lock AS (SELECT pg_try_advisory_xact_lock(?) AS got),
+      oldest AS (SELECT seq, created_at FROM ${TABLE} WHERE (SELECT got FROM lock) ORDER BY seq LIMIT ?),
+      batch AS (SELECT seq FROM oldest WHERE seq < coalesce((SELECT min(seq) FROM oldest WHERE created_at >= ?), ${Number.MAX_SAFE_INTEGER})),
+      gone AS (DELETE FROM ${TABLE} WHERE seq IN (SELECT seq FROM batch) RETURNING seq),
+      moved AS (UPDATE ${RETENTION_TABLE} SET pruned_through = greatest(pruned_through, (SELECT max(seq) FROM gone)), pruned_at = now()
+        WHERE id = 1 AND EXISTS (SELECT 1 FROM gone) RETURNING pruned_through)
+    SELECT (SELECT got FROM lock) AS locked, (SELECT count(*) FROM gone)::int AS pruned,
+      coalesce((SELECT pruned_through FROM moved), (SELECT pruned_through FROM ${RETENTION_TABLE} WHERE id = 1)) AS pruned_through`,
+    [PRUNE_LOCK, q.limit, q.before],
+  );
+  const r = rows[0];
+  return { locked: r.locked, pruned: r.pruned, prunedThrough: r.pruned_through };
 }

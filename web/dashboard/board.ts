@@ -214,6 +214,13 @@ export function startBoard(
       connection({ state: 'catching-up', text: 'Catching up: 0 events' });
       quietly();
     },
+    // The events this board missed were pruned: start over from the new snapshot, as on the first subscribe.
+    onReset: (ack) => {
+      queue({ kind: 'reset' });
+      queue({ kind: 'snapshot', presence: ack.presence });
+      caughtUp();
+      loadHistory(ack.seq).catch(() => connection({ state: 'error', text: 'Live (today’s earlier check-ins could not be loaded)' }));
+    },
     onError: (error) => {
       if (error.code === 'unavailable') return void setTimeout(() => !stopped && client.resubscribe({ sites: sites.map((s) => s.id) }), 1000);
       connection({ state: 'error', text: error.message });

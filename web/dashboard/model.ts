@@ -7,6 +7,8 @@ import type { Presence } from './presentList.js';
 /** What the board is handed, in arrival order. */
 export type Step =
   | { kind: 'event'; event: LiveEvent }
+  /** The hub no longer had the events this board missed: forget the day's counts and check-ins (a snapshot and history follow). */
+  | { kind: 'reset' }
   | { kind: 'snapshot'; presence: Record<string, PresenceEntry[]> }
   | { kind: 'history'; checkins: Checkin[] }
   | { kind: 'names'; entries: PresenceEntry[] };
@@ -42,6 +44,12 @@ export class BoardModel {
 
   apply(step: Step): void {
     switch (step.kind) {
+      case 'reset':
+        this.days.clear();
+        this.stream.length = 0;
+        this.countsChanged = true;
+        this.streamChanged = true;
+        return;
       case 'snapshot':
         // The hub's view now; events after it follow (a resume's replay brings the rest in order).
         for (const id of this.present.keys()) this.dirty.add(id);
