@@ -50,6 +50,11 @@ const schema = z.object({
   CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
   // A check-in left open longer than this is a forgotten check-out: not counted, and no longer blocks a new check-in.
   LONGEST_SHIFT_HOURS: z.coerce.number().int().min(1).max(48).default(16),
+  // Events (what subscribers replay from) older than this are pruned; check-ins are kept. 0: keep forever.
+  EVENT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(35),
+  EVENT_RETENTION_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  // Events deleted per short transaction.
+  EVENT_RETENTION_BATCH: z.coerce.number().int().min(1).max(10_000).default(1000),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   // Wrong PINs a badge may have in one window before it is refused until the window ends.
   PIN_ATTEMPTS_MAX: z.coerce.number().int().min(1).max(1000).default(5),
@@ -58,6 +63,9 @@ const schema = z.object({
   // hub makes one at first start and logs it once. AUTH_ENABLED=false (loopback only) lets anyone act
   // as an admin: for local experiments and benchmarks, never for a hub others can reach.
   ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').max(256).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
+  // What a metrics scraper sends as its bearer token for /metrics (then nothing else opens it); unset,
+  // /metrics takes any admin credential.
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').max(256).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
   AUTH_ENABLED: flag.default(true),
   SESSION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(12),
   // Signed-in sessions send their cookie only over HTTPS when true (set it behind TLS).
@@ -81,6 +89,9 @@ const schema = z.object({
   SOCKETS_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(500),
   SOCKET_EVENTS_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(20),
   SOCKET_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+  // Reverse proxies in front of the hub (nginx: 1). The client's address is then the entry they appended
+  // to X-Forwarded-For, and X-Forwarded-Proto/Host say how it was reached; 0 trusts no such header.
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   // Browser origins allowed to call the API and open sockets with credentials (comma-separated); none by default.
   CORS_ORIGINS: z
     .string()

@@ -5,26 +5,35 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import * as esbuild from 'esbuild';
+import { builtinModules } from 'node:module';
 import { parse } from 'yaml';
 import { CONFIG_KEYS, loadConfig } from '../server/config.js';
 import { queryOnce } from '../server/db/admin.js';
 import { CHANGELOG_FILE, jdbcFromUrl, migrate } from '../server/db/liquibase.js';
+import { PAGES_DIST } from '../server/routes/pages/pages.js';
 import { createEmptyDatabase } from './support/db.js';
 import { useTestHub } from './support/hub.js';
 import { freePort } from './support/net.js';
 
 /**
- * docker-compose.yml is checked for the wiring that makes `docker compose up` work (no Docker engine
- * runs here): Compose itself validates the file and normalizes it (`docker-compose config`), the tests
- * read how the services depend on and reach each other, and what can run without Docker (the Liquibase
- * settings, the hub's environment and health check) is run for real.
+ * docker-compose.yml, the Dockerfile it builds the hubs from and the nginx files it mounts are checked
+ * for the wiring that makes `docker compose up` work (no Docker engine runs here): Compose itself
+ * validates the file and normalizes it (`docker-compose config`), the tests read how the services
+ * depend on and reach each other, and what can run without Docker (the Liquibase settings, the hub's
+ * environment, its health check and start command) is run for real. nginx.conf itself is run in
+ * test/nginx.test.ts.
  */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const composeFile = path.join(repoRoot, 'docker-compose.yml');
+const nginxDir = path.join(repoRoot, 'deploy/nginx');
+const HUBS = ['hub1', 'hub2'];
 
 /** A service as `docker-compose config` prints it: long-form depends_on, environment as a map, absolute mount sources. */
 type Service = {
   image?: string;
+  build?: { context: string; dockerfile?: string };
   command?: string | string[];
   environment?: Record<string, string | number | null>;
   volumes?: string[];
@@ -41,9 +50,9 @@ const packageJson = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json
   engines: { node: string };
 };
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; output: string }> {
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): Promise<{ code: number | null; stdout: string; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let output = '';
     child.stdout.on('data', (c: Buffer) => ((stdout += c.toString()), (output += c.toString())));
@@ -110,6 +119,11 @@ describe('docker-compose.yml', () => {
     return typeof test === 'string' ? ['CMD-SHELL', test] : test;
   }
 
+  const dockerfile = DockerfileParser.parse(fs.readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8'));
+  const dockerfileArgs = (keyword: string) => dockerfile.getInstructions().filter((i) => i.getKeyword() === keyword).flatMap((i) => i.getArguments().map((a) => a.getValue()));
+  /** The image's CMD, in exec form (JSON), as Docker reads it. */
+  const cmdArgs = (): string[] => JSON.parse(dockerfile.getCMDs().at(-1)!.getArgumentsContent()!);
+
   const commandArgs = (name: string) => {
     const command = service(name).command ?? [];
     return typeof command === 'string' ? command.split(/\s+/).filter(Boolean) : command;
@@ -118,24 +132,37 @@ describe('docker-compose.yml', () => {
   it('is valid for Compose: the schema holds and every service, volume and dependency it names exists', async () => {
     const check = await run('docker-compose', ['-f', composeFile, 'config', '-q']);
     assert.equal(check.code, 0, check.output);
-    for (const name of ['postgres', 'redis', 'liquibase', 'hub']) service(name);
+    for (const name of ['postgres', 'redis', 'liquibase', ...HUBS, 'nginx']) service(name);
   });
 
-  it('starts the hub only once PostgreSQL and Redis are healthy and the Liquibase migration has completed successfully', () => {
-    assert.ok(waitsFor('hub', 'postgres', 'service_healthy'), 'hub → postgres healthy');
-    assert.ok(waitsFor('hub', 'redis', 'service_healthy'), 'hub → redis healthy');
-    assert.ok(waitsFor('hub', 'liquibase', 'service_completed_successfully'), 'hub → liquibase completed');
+  it('starts the hubs only once PostgreSQL and Redis are healthy and the Liquibase migration has completed successfully', () => {
+    for (const hub of HUBS) {
+      assert.ok(waitsFor(hub, 'postgres', 'service_healthy'), `${hub} → postgres healthy`);
+      assert.ok(waitsFor(hub, 'redis', 'service_healthy'), `${hub} → redis healthy`);
+      assert.ok(waitsFor(hub, 'liquibase', 'service_completed_successfully'), `${hub} → liquibase completed`);
+    }
     assert.ok(waitsFor('liquibase', 'postgres', 'service_healthy'), 'liquibase → postgres healthy');
     // A one-shot job: restarted, it would never have "completed".
     assert.ok([undefined, 'no'].includes(service('liquibase').restart));
   });
 
-  it('has a health check on every service another one waits to be healthy, and on the hub', () => {
+  it('has a health check on every service another one waits to be healthy: its own, or its image’s', () => {
     const awaited = Object.values(compose.services).flatMap((s) =>
       Object.entries(s.depends_on ?? {}).filter(([, d]) => d.condition === 'service_healthy').map(([dep]) => dep),
     );
-    assert.ok(awaited.length > 0);
-    for (const name of new Set([...awaited, 'hub'])) healthcheck(name);
+    assert.deepEqual(new Set(awaited), new Set(['postgres', 'redis', ...HUBS]));
+    for (const name of new Set(awaited)) {
+      if (service(name).build) assert.equal(service(name).healthcheck, undefined, `${name} keeps the Dockerfile's HEALTHCHECK`);
+      else healthcheck(name);
+    }
+    assert.equal(dockerfile.getHEALTHCHECKs().length, 1);
+  });
+
+  it('pins every image to an exact version', () => {
+    const images = [...Object.values(compose.services).flatMap((s) => s.image ?? []), ...dockerfile.getFROMs().map((f) => f.getImage() ?? '')];
+    assert.ok(images.length >= 6, images.join(', '));
+    // postgres versions are major.minor; the others major.minor.patch. A variant (-bookworm) may follow.
+    for (const image of images) assert.match(image, image.startsWith('postgres:') ? /:\d+\.\d+-[a-z]+$/ : /:\d+\.\d+\.\d+(-[a-z-]+)?$/, image);
   });
 
   it('is healthy only once PostgreSQL takes TCP connections to the database, as the user, the others connect with', () => {
@@ -225,12 +252,21 @@ describe('docker-compose.yml', () => {
     });
   });
 
-  describe('hub', () => {
+  describe('hub1 and hub2', () => {
     const t = useTestHub();
 
-    it("reaches PostgreSQL and Redis as the compose services, with PostgreSQL's credentials, and leaves migrating to Liquibase", () => {
+    it('are one node twice: built from ./Dockerfile, with the same settings', () => {
+      for (const hub of HUBS) {
+        assert.equal(service(hub).build?.context, repoRoot, `${hub} builds from the repository`);
+        assert.ok([undefined, 'Dockerfile'].includes(service(hub).build?.dockerfile), `${hub} builds ./Dockerfile`);
+        assert.equal(service(hub).image, undefined, `${hub} runs what it builds`);
+      }
+      assert.deepEqual(environment('hub2'), environment('hub1'));
+    });
+
+    it("reach PostgreSQL and Redis as the compose services, with PostgreSQL's credentials, and leave migrating to Liquibase", () => {
       const pgEnv = environment('postgres');
-      const env = environment('hub');
+      const env = environment('hub1');
       const db = new URL(envVar(env, 'DATABASE_URL'));
       assert.match(db.protocol, /^postgres(?:ql)?:$/);
       assert.equal(db.hostname, 'postgres');
@@ -245,42 +281,144 @@ describe('docker-compose.yml', () => {
       assert.equal(loadConfig(env).MIGRATE_ON_START, false);
     });
 
-    it('has only settings the hub knows, all valid, and listens on all interfaces on the port it publishes', () => {
-      const env = environment('hub');
+    it('have only settings the hub knows, all valid; listen on all interfaces and are reached through nginx alone', () => {
+      const env = environment('hub1');
       const config = loadConfig(env); // throws ConfigError on a bad value
       const known = new Set(CONFIG_KEYS);
       assert.deepEqual(Object.keys(env).filter((k) => !known.has(k)), [], 'the hub silently ignores unknown settings');
-      assert.equal(config.HOST, '0.0.0.0', 'reachable through the published port from outside the container');
-      const published = (service('hub').ports ?? []).filter((p) => p.published !== undefined).map((p) => p.target);
-      assert.ok(published.includes(config.PORT), `ports ${JSON.stringify(service('hub').ports)} publish ${config.PORT}`);
+      assert.equal(config.HOST, '0.0.0.0', 'reachable by nginx from its own container');
+      // TRUST_PROXY=1 takes the client's address from what nginx appends: a published hub port would let
+      // clients write their own.
+      assert.equal(config.TRUST_PROXY, 1);
+      for (const hub of HUBS) assert.deepEqual(service(hub).ports ?? [], [], `${hub} publishes no port`);
+      assert.ok(dockerfileArgs('EXPOSE').includes(String(config.PORT)), 'the image exposes the port the hubs listen on');
     });
 
-    it('runs the mounted repository, with node_modules of its own, on a Node the package supports', () => {
-      const hub = service('hub');
-      const workdir = hub.working_dir;
-      assert.ok(workdir);
-      assert.ok(mounts('hub').some((m) => m.source === repoRoot && m.target === workdir), 'the repository is mounted at the working directory');
-      assert.ok(mounts('hub').some((m) => m.source === null && m.target === `${workdir}/node_modules`), "the host's node_modules are not the container's");
-      const nodeMajor = Number(/^node:(\d+)/.exec(hub.image ?? '')?.[1]);
-      const supported = Number(/^>=\s*(\d+)/.exec(packageJson.engines.node)?.[1]);
-      assert.ok(nodeMajor >= supported, `${hub.image} for engines ${packageJson.engines.node}`);
-    });
-
-    it('its healthcheck passes against a running hub and fails when nothing listens', async function () {
+    it("the image's healthcheck passes against a running hub and fails when nothing listens", async function () {
       this.timeout(30_000);
-      const args = healthcheck('hub');
-      assert.deepEqual(args.slice(0, 3), ['CMD', 'node', '-e']);
-      const script = args[3]!;
-      const target = /https?:\/\/[^'"`\s]+/.exec(script)?.[0];
-      assert.ok(target, 'the healthcheck script fetches a URL');
-      const url = new URL(target);
-      assert.equal(url.hostname, '127.0.0.1');
-      assert.equal(url.port, String(loadConfig(environment('hub')).PORT));
-
-      const healthy = await run(process.execPath, ['-e', script.replace(target, `${t.hub.url}${url.pathname}`)]);
+      const [subcommand, ...json] = dockerfile.getHEALTHCHECKs()[0]!.getArgumentsContent()!.split(' ');
+      assert.equal(subcommand, 'CMD');
+      const args = JSON.parse(json.join(' ')) as string[];
+      assert.deepEqual(args.slice(0, 2), ['node', '-e']);
+      const healthy = await run(args[0]!, args.slice(1), { ...process.env, PORT: new URL(t.hub.url).port });
       assert.equal(healthy.code, 0, healthy.output);
-      const unhealthy = await run(process.execPath, ['-e', script.replace(target, `http://127.0.0.1:${await freePort()}${url.pathname}`)]);
+      const unhealthy = await run(args[0]!, args.slice(1), { ...process.env, PORT: String(await freePort()) });
       assert.equal(unhealthy.code, 1, unhealthy.output);
+    });
+  });
+
+  describe('the Dockerfile', () => {
+    const stages = () => {
+      const froms = dockerfile.getFROMs();
+      const lines = froms.map((f) => f.getRange().start.line);
+      const of = (i: number) => dockerfile.getInstructions().filter((x) => x.getRange().start.line >= lines[i]! && x.getRange().start.line < (lines[i + 1] ?? Infinity));
+      return { froms, build: of(0), runtime: of(froms.length - 1) };
+    };
+    const runs = (instructions: Instruction[]) => instructions.filter((i) => i.getKeyword() === 'RUN').map((i) => i.getArgumentsContent() ?? '');
+
+    it('builds the pages in a build stage and runs from node:*-bookworm-slim with production dependencies only', () => {
+      const { froms, build, runtime } = stages();
+      assert.equal(froms.length, 2);
+      const stage = froms[0]!.getBuildStage();
+      assert.ok(stage, 'the build stage is named');
+      assert.ok(runs(build).some((r) => /\bnpm ci\b/.test(r)) && runs(build).some((r) => /\bnpm run build\b/.test(r)), runs(build).join(' | '));
+      const runtimeFrom = froms[1]!;
+      assert.equal(runtimeFrom.getImageName(), 'node');
+      assert.match(runtimeFrom.getImageTag() ?? '', /-bookworm-slim$/);
+      const nodeMajor = Number(/^(\d+)\./.exec(runtimeFrom.getImageTag() ?? '')?.[1]);
+      const supported = Number(/^>=\s*(\d+)/.exec(packageJson.engines.node)?.[1]);
+      assert.ok(nodeMajor >= supported, `node ${nodeMajor} for engines ${packageJson.engines.node}`);
+      assert.ok(runs(runtime).some((r) => /\bnpm ci\b.*--omit=dev/.test(r)), runs(runtime).join(' | '));
+      // The pages come built from the build stage, where the server looks for them.
+      const copied = dockerfile.getCOPYs().filter((c) => c.getFromFlag()?.getValue() === stage && runtime.includes(c));
+      const dist = path.relative(repoRoot, PAGES_DIST);
+      const workdir = (stage: Instruction[]) => stage.filter((i) => i.getKeyword() === 'WORKDIR').at(-1)?.getArgumentsContent() ?? '/';
+      const [from, to] = [workdir(build), workdir(runtime)].map((dir) => path.posix.join(dir, dist));
+      const copiesDist = (i: Instruction) => {
+        const args = i.getArguments().map((a) => a.getValue());
+        return path.posix.resolve(workdir(build), args[0]!) === from && path.posix.resolve(workdir(runtime), args.at(-1)!) === to;
+      };
+      assert.ok(copied.some(copiesDist), `copies ${dist} from the build stage`);
+    });
+
+    it('runs as a user other than root, exposes the port, stops on SIGTERM and starts the hub with tsx, never migrating', () => {
+      const { runtime } = stages();
+      const user = runtime.filter((i) => i.getKeyword() === 'USER').at(-1)?.getArgumentsContent();
+      assert.ok(user && !/^(root|0)(:|$)/.test(user), `USER ${user}`);
+      assert.deepEqual(dockerfileArgs('STOPSIGNAL'), ['SIGTERM']);
+      const env = Object.fromEntries(dockerfile.getENVs().flatMap((e) => e.getProperties().map((p) => [p.getName(), p.getValue() ?? ''])));
+      const config = loadConfig({ ...env, DATABASE_URL: 'postgres://x@db/x' });
+      assert.equal(config.MIGRATE_ON_START, false, 'the image has no Java: Liquibase migrates');
+      assert.equal(config.HOST, '0.0.0.0');
+      assert.ok(dockerfileArgs('EXPOSE').includes(String(config.PORT)));
+      const cmd = cmdArgs();
+      assert.match(cmd.at(-1)!, /\bnode --import tsx server\/index\.ts$/);
+      assert.ok(packageJson.dependencies.tsx, 'tsx is a runtime dependency');
+    });
+
+    it('refuses to start without DATABASE_URL, saying so, instead of looking for an embedded PostgreSQL', async () => {
+      const [shell, ...args] = cmdArgs();
+      const { DATABASE_URL: _, ...env } = process.env;
+      const result = await run(shell!, args, env, repoRoot);
+      assert.notEqual(result.code, 0);
+      assert.match(result.output, /DATABASE_URL is required/);
+      assert.doesNotMatch(result.output, /embedded/);
+    });
+
+    it('needs no package at run time that `npm ci --omit=dev` leaves out', async () => {
+      // esbuild follows every import from the entry point; the packages are what stays outside.
+      const bundle = await esbuild.build({ entryPoints: [path.join(repoRoot, 'server/index.ts')], bundle: true, packages: 'external', platform: 'node', format: 'esm', metafile: true, write: false, logLevel: 'silent' });
+      const builtins = new Set(builtinModules);
+      const packages = new Set(
+        Object.values(bundle.metafile.inputs)
+          .flatMap((input) => input.imports.filter((i) => i.external).map((i) => i.path))
+          .filter((p) => !p.startsWith('node:') && !builtins.has(p))
+          .map((p) => (p.startsWith('@') ? p.split('/').slice(0, 2).join('/') : p.split('/')[0]!)),
+      );
+      assert.ok(packages.has('koa'), [...packages].join(', '));
+      assert.deepEqual([...packages].filter((p) => !packageJson.dependencies[p]), [], 'imported by the server but not a dependency');
+    });
+
+    it('.dockerignore keeps local state and history out of the build context', () => {
+      const ignored = new Set(fs.readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
+      for (const entry of ['node_modules', '.data', 'test-output', '.git', path.relative(repoRoot, PAGES_DIST)]) assert.ok(ignored.has(entry), entry);
+    });
+  });
+
+  describe('nginx', () => {
+    const listenPort = () => Number(/^\s*listen\s+(?:[\d.]+:)?(\d+)\s*;/m.exec(fs.readFileSync(path.join(nginxDir, 'listen.conf'), 'utf8'))?.[1]);
+
+    it('is the one way in: it publishes the port it listens on, once both hubs are healthy', () => {
+      const published = (service('nginx').ports ?? []).filter((p) => p.published !== undefined).map((p) => p.target);
+      assert.deepEqual(published, [listenPort()]);
+      for (const hub of HUBS) assert.equal(service('nginx').depends_on?.[hub]?.condition, 'service_healthy', `nginx → ${hub} healthy`);
+    });
+
+    it('runs deploy/nginx as mounted read-only: nginx.conf and the files it includes', () => {
+      const main = fs.readFileSync(path.join(nginxDir, 'nginx.conf'), 'utf8');
+      const included = [...main.matchAll(/^\s*include\s+([^\s;]+)\s*;/gm)].map((m) => m[1]!);
+      assert.deepEqual(included.sort(), ['listen.conf', 'upstreams.conf']);
+      for (const file of ['nginx.conf', ...included]) {
+        const mount = mounts('nginx').find((m) => m.source === path.join(nginxDir, file));
+        assert.ok(mount, `nginx mounts deploy/nginx/${file}`);
+        // nginx resolves an include beside its main file.
+        assert.equal(mount.target, `/etc/nginx/${file}`);
+        assert.equal(mount.mode, 'ro');
+      }
+    });
+
+    it('sends each upstream nginx.conf uses to every hub, on the port the hubs listen on', () => {
+      const main = fs.readFileSync(path.join(nginxDir, 'nginx.conf'), 'utf8');
+      const used = new Set([...main.matchAll(/proxy_pass\s+http:\/\/([\w-]+)/g)].map((m) => m[1]!));
+      const upstreams = new Map(
+        [...fs.readFileSync(path.join(nginxDir, 'upstreams.conf'), 'utf8').matchAll(/upstream\s+([\w-]+)\s*\{([^}]*)\}/g)].map((m) => [
+          m[1]!,
+          [...m[2]!.matchAll(/^\s*server\s+([^\s;]+)/gm)].map((s) => s[1]!).sort(),
+        ]),
+      );
+      assert.deepEqual(new Set(upstreams.keys()), used);
+      const port = loadConfig(environment('hub1')).PORT;
+      for (const [name, servers] of upstreams) assert.deepEqual(servers, HUBS.map((h) => `${h}:${port}`), name);
     });
   });
 });
