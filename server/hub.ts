@@ -5,7 +5,7 @@ import { createCache } from './cache/index.js';
 import { RedisStore } from './cache/redisStore.js';
 import { MemoryStore, NoStore } from './cache/store.js';
 import type { Config } from './config.js';
-import type { Knex } from './db/knex.js';
+import { poolStats, type Knex } from './db/knex.js';
 import { createPublisher, type Faults } from './events/publisher.js';
 import { createEventStream, type EventStream } from './events/stream.js';
 import { createAuthenticator } from './auth/authenticate.js';
@@ -14,13 +14,17 @@ import { createRevocations } from './auth/revocations.js';
 import { createHttpServer } from './http/server.js';
 import { limiterFactory } from './limits.js';
 import { createRepeatLog, type Logger } from './logger.js';
+import { clusterScrape } from './metrics/cluster.js';
+import { createMetrics } from './metrics/index.js';
 import { authenticateSockets } from './realtime/auth.js';
 import { createDelivery } from './realtime/delivery.js';
 import { handleKioskCheckins } from './realtime/kiosk.js';
 import { announcer, attachRealtime, createRealtime, type HubIo, type InterServerEvents } from './realtime/server.js';
+import { socketCounts } from './realtime/rooms.js';
 import { handleSubscriptions } from './realtime/subscriptions.js';
 import type { RedisClients } from './redis.js';
 import { createServices, type Services } from './services/index.js';
+import { createRetention } from './services/retention.js';
 
 export type { Faults };
 
@@ -52,9 +56,16 @@ export async function startHub(deps: {
   const publisher = createPublisher({ announce: announce('hub:events'), faults: deps.faults });
   const revocations = createRevocations({ announce: announce('hub:revoked') });
   const store = redis ? new RedisStore(redis.client, config.REDIS_PREFIX) : clustered ? new NoStore() : new MemoryStore();
-  const cache = createCache(store, config.CACHE_TTL_SECONDS, log);
+  // The node's own metrics; a cluster's worker answers /metrics with the sum over all workers.
+  const metrics = createMetrics({
+    sockets: () => socketCounts(io),
+    pool: () => poolStats(db),
+    redisUp: redis ? () => store.ping().catch(() => false) : null,
+  });
+  const scrape = clustered ? clusterScrape(metrics.registry) : () => metrics.registry.metrics();
+  const cache = createCache(store, config.CACHE_TTL_SECONDS, log, metrics.recorder);
   const limiter = limiterFactory({ redis: redis?.client ?? null, prefix: config.REDIS_PREFIX, cluster: clustered });
-  const services = createServices({ config, db, cache, publisher, revocations, limiter, redisEnabled: redis !== null });
+  const services = createServices({ config, db, cache, publisher, revocations, limiter, redisEnabled: redis !== null, metrics: metrics.recorder });
   const jwt = jwtSettings(config);
   const authenticator = createAuthenticator({
     credentials: services.credentials,
@@ -70,19 +81,29 @@ export async function startHub(deps: {
   io.on('hub:events', stream.offer);
   redis?.sub.on('ready', () => void stream.catchUp());
   stream.subscribe(services.ledger.observe);
-  stream.subscribe(createDelivery(io));
+  stream.subscribe(createDelivery(io, metrics.recorder));
   await stream.start();
+  // Old events are pruned in the background (every node runs it; one prunes at a time).
+  const retention = createRetention({
+    db,
+    logger,
+    days: config.EVENT_RETENTION_DAYS,
+    intervalMs: config.EVENT_RETENTION_INTERVAL_SECONDS * 1000,
+    batchSize: config.EVENT_RETENTION_BATCH,
+  });
 
   const sockets = authenticateSockets(io, {
     authenticator,
     corsOrigins: config.CORS_ORIGINS,
+    trustProxy: config.TRUST_PROXY,
     revocations,
     log,
     limits: { perToken: config.SOCKETS_PER_TOKEN, perIp: config.SOCKETS_PER_IP, eventsPerSecond: config.SOCKET_EVENTS_PER_SECOND, recheckMs: config.AUTH_CACHE_SECONDS * 1000 },
   });
-  handleSubscriptions(io, { feed: services.feed, presence: services.presence, stream, log });
+  handleSubscriptions(io, { feed: services.feed, presence: services.presence, stream, log, metrics: metrics.recorder });
   handleKioskCheckins(io, { checkins: services.checkins, log });
-  server.on('request', createApp({ config, logger, log, services, authenticator, limiter }).callback());
+  const appMetrics = { recorder: metrics.recorder, scrape, contentType: metrics.registry.contentType };
+  server.on('request', createApp({ config, logger, log, services, authenticator, limiter, metrics: appMetrics }).callback());
   attachRealtime(io, server);
 
   // A cluster's worker does not listen: the primary hands it connections (server/boot/cluster.ts).
@@ -92,6 +113,7 @@ export async function startHub(deps: {
       server.listen(config.PORT, config.HOST, () => resolve());
     });
   }
+  retention.start();
   const port = clustered ? config.PORT : (server.address() as AddressInfo).port;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
 
@@ -107,10 +129,13 @@ export async function startHub(deps: {
      * a connection busy with a request gets up to 5 s to answer it.
      */
     async close() {
+      // Probes see it first: /health/ready answers 503 from here on.
+      services.health.drain();
       server.close();
       server.closeIdleConnections();
       await services.ledger.drain();
       await stream.stop();
+      await retention.stop();
       sockets.stop();
       io.close();
       for (const deadline = Date.now() + 5000; connections() > 0 && Date.now() < deadline; ) {

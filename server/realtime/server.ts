@@ -19,10 +19,17 @@ export interface InterServerEvents {
 /** Per-socket state: who it is (set in the handshake), how it takes events, and events held back while a replay is being sent. */
 export interface SocketData {
   actor: Actor;
+  /** The client's address (behind trusted proxies, the one they report), for per-address limits and the audit log. */
+  ip: string;
   packed: boolean;
   /** What it authenticated with, checked again now and then: it may be revoked or expire. */
   presented: Presented;
   replay: { queue: HubEvent[] } | null;
+  /**
+   * A client that resumed on a node whose stream had not yet reached its `since` holds the events up to
+   * it already: they are not sent again when this node's stream delivers them.
+   */
+  heldThrough?: number;
 }
 
 export type HubIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

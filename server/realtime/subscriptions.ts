@@ -1,8 +1,9 @@
 import { SubscribeRequest, type SubscribeAck } from '../../shared/schemas.js';
-import { toAppError, UnavailableError, ValidationError } from '../errors.js';
+import { SincePrunedError, toAppError, UnavailableError, ValidationError } from '../errors.js';
 import type { RepeatLog } from '../logger.js';
 import type { HubEvent } from '../events/event.js';
 import type { EventStream } from '../events/stream.js';
+import type { Recorder } from '../metrics/index.js';
 import type { FeedService } from '../services/feed.js';
 import type { PresenceService } from '../services/presence.js';
 import { fieldIssues } from '../validate.js';
@@ -20,10 +21,29 @@ const REPLAY_PAGE = 500;
  * where they happen at a site in reach). The socket joins its rooms at once, holding live events back; the ack carries a presence
  * snapshot and the seq it is as of; then every matching event after `since` (or after the snapshot)
  * is replayed from PostgreSQL up to what this node has delivered, the held-back events follow, and
- * the socket is live: no hole and no duplicate at the seam.
+ * the socket is live: no hole and no duplicate at the seam. A `since` older than the events kept
+ * (EVENT_RETENTION_DAYS) is answered `since_pruned` instead: the client starts afresh from a snapshot.
  */
-export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presence: PresenceService; stream: EventStream; log: RepeatLog }) {
-  const { feed, presence, stream, log } = deps;
+export function handleSubscriptions(
+  io: HubIo,
+  deps: { feed: FeedService; presence: PresenceService; stream: EventStream; log: RepeatLog; metrics: Pick<Recorder, 'replayPage' | 'delivered'> },
+) {
+  const { presence, stream, log, metrics } = deps;
+  // Every page a replay reads from PostgreSQL is counted, wherever the replay reads it.
+  const feed = {
+    matching: (q: Parameters<FeedService['matching']>[0]) =>
+      deps.feed.matching(q).then((page) => {
+        metrics.replayPage();
+        return page;
+      }),
+  };
+
+  // This node went on past events it had not delivered, which were pruned: its subscribers may have
+  // missed some. Dropping their connections (not a disconnect, which clients take as final) makes
+  // each client resume from its last seq, be told since_pruned and start afresh.
+  stream.onSkip(() => {
+    for (const socket of io.of('/').sockets.values()) if (socket.rooms.size > 1) socket.conn.close();
+  });
 
   io.on('connection', (socket) => {
     socket.data.replay = null;
@@ -59,30 +79,42 @@ export function handleSubscriptions(io: HubIo, deps: { feed: FeedService; presen
       const superseded = () => ack({ ok: false, error: { code: 'superseded', message: 'a later subscribe on this socket replaced this one' } });
       const replay: { queue: HubEvent[] } = { queue: [] };
       socket.data.replay = replay;
+      socket.data.heldThrough = since ?? 0;
       socket.join([REPLAYING, ...roomsForFilter({ sites, employees })]);
       const upTo = stream.delivered;
+      let answered = false;
       try {
         const snapshot = await presence.snapshot(sites ?? []);
         if (mine !== generation) return superseded();
         const from = since ?? Math.min(snapshot.seq, upTo);
+        const range = { upTo, sites, employees, within: actor.sites, limit: REPLAY_PAGE };
+        // The first page before the ack: it finds out whether everything after `since` is still kept.
+        let page = from < upTo ? await feed.matching({ ...range, after: from }) : [];
+        if (mine !== generation) return superseded();
         // seq: without `since`, what the snapshot is as of (events after it follow); with it, this node's head.
         ack({ ok: true, seq: since === undefined ? from : upTo, presence: snapshot.presence });
-        for (let after = from; after < upTo; ) {
-          const page = await feed.matching({ after, upTo, sites, employees, within: actor.sites, limit: REPLAY_PAGE });
-          if (mine !== generation) return;
+        answered = true;
+        for (;;) {
           if (page.length) send(io.local.to(socket.id), page, packed);
+          metrics.delivered(page.length, 'replay');
           if (page.length < REPLAY_PAGE) break;
-          after = page.at(-1)!.seq;
+          page = await feed.matching({ ...range, after: page.at(-1)!.seq });
+          if (mine !== generation) return;
         }
         // Synchronously: send what was held back, then go live.
         if (replay.queue.length) send(io.local.to(socket.id), replay.queue, packed);
+        metrics.delivered(replay.queue.length, 'live');
         socket.data.replay = null;
         socket.leave(REPLAYING);
       } catch (err) {
         if (mine !== generation) return superseded();
         reset();
-        const error = toAppError(err);
+        // Without `since` nothing asked is too old: this node is behind what is kept, and goes on past it shortly.
+        const error = err instanceof SincePrunedError && since === undefined ? new UnavailableError() : toAppError(err);
         if (error.status >= 500) log(error.status === 503 ? 'warn' : 'error', `subscribe:${error.code}:${(err as Error)?.message}`, { err }, 'subscribe failed');
+        // A replay that broke after the ack (a page pruned meanwhile, PostgreSQL away) can only be told
+        // by dropping the connection: the client resumes from its last seq.
+        if (answered) return void socket.conn.close();
         // Whatever broke, the client's move is the same: subscribe again shortly.
         ack({ ok: false, error: error.status >= 500 ? new UnavailableError('could not subscribe; try again').body() : error.body() });
       }

@@ -1,7 +1,7 @@
-import { pino } from 'pino';
 import { loadConfig } from '../../server/config.js';
 import type { Knex } from '../../server/db/knex.js';
 import { startHub, type Faults, type Hub } from '../../server/hub.js';
+import { createLogger, type Logger } from '../../server/logger.js';
 import { connectRedis, type RedisClients } from '../../server/redis.js';
 import type { Role, TokenCreate } from '../../shared/auth.js';
 import type { Who } from '../../server/auth/actor.js';
@@ -45,6 +45,8 @@ export async function startTestHub(opts: {
   faults?: Faults;
   /** false: no admin token (a hub over a database that is not there cannot make one). */
   admin?: boolean;
+  /** Where its log goes: the hub's own logger (silent unless TEST_LOG_LEVEL says otherwise) by default. */
+  logger?: Logger;
 }): Promise<TestHub> {
   const config = loadConfig({
     PORT: '0',
@@ -55,7 +57,7 @@ export async function startTestHub(opts: {
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
     ...opts.env,
   });
-  const logger = pino({ level: config.LOG_LEVEL });
+  const logger = opts.logger ?? createLogger(config);
   const redis: RedisClients | null = opts.redisUrl ? await connectRedis(opts.redisUrl, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : null;
   const hub = await startHub({ config, logger, db: opts.db, redis, faults: opts.faults });
   const token = async (role: Role, sites: string[] = [], more: Partial<TokenCreate> = {}) =>
