@@ -26,14 +26,32 @@ export const TimesheetQuery = z
   .refine((q) => q.from <= q.to, { path: ['to'], message: 'must not be before from' });
 export type TimesheetQuery = z.infer<typeof TimesheetQuery>;
 
-/** One employee's day. Instants are ISO 8601 UTC; `date` is the calendar day in the site's zone. */
+/**
+ * present · half_day (worked below the shift's threshold) · absent (expected, no session, no leave,
+ * not a holiday) · on_leave · holiday · off (the shift does not run that day) · expected (the shift
+ * has not ended yet and nobody came so far).
+ */
+export const DayStatus = z.enum(['present', 'half_day', 'absent', 'on_leave', 'holiday', 'off', 'expected']);
+export type DayStatus = z.infer<typeof DayStatus>;
+
+/**
+ * One employee's day. Instants are ISO 8601 UTC; `date` is the calendar day in the site's zone, or,
+ * for a session in a shift's window, the day that run of the shift started. Minutes are whole.
+ */
 export const TimesheetRow = z.object({
   date: z.string(),
+  /** The shift assigned that day, whether or not it runs that weekday. */
+  shiftId: z.string().nullable(),
   firstIn: z.string().nullable(),
   lastOut: z.string().nullable(),
+  /** Between punches, less the part of the shift's break not taken between sessions. */
   workedMinutes: z.number().int(),
   sessions: z.number().int(),
-  /** The older API's record status for the date, else 'present' with any session, else 'absent'. */
+  scheduledMinutes: z.number().int(),
+  lateMinutes: z.number().int(),
+  earlyExitMinutes: z.number().int(),
+  overtimeMinutes: z.number().int(),
+  /** The older API's record status for the date where there is one (any text it holds), else a DayStatus. */
   status: z.string(),
   flags: z.array(AttendanceFlag),
 });

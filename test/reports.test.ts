@@ -62,10 +62,15 @@ describe('reports: daily attendance, timesheets, CSV', () => {
       employeeId: 'E1',
       name: 'E1',
       date: '2026-06-01',
+      shiftId: null,
       firstIn: '2026-06-01T06:00:00.000Z',
       lastOut: '2026-06-01T14:30:00.000Z',
       workedMinutes: 510,
       sessions: 1,
+      scheduledMinutes: 0,
+      lateMinutes: 0,
+      earlyExitMinutes: 0,
+      overtimeMinutes: 0,
       status: 'present',
       flags: [],
     });
@@ -223,11 +228,11 @@ describe('reports: daily attendance, timesheets, CSV', () => {
 
   describe('CSV', () => {
     const expected = [
-      'employeeId,name,date,firstIn,lastOut,workedMinutes,sessions,status,flags',
-      'C1,"Smith, John",2026-06-01,2026-06-01T07:00:00.000Z,2026-06-01T15:00:00.000Z,480,1,present,',
-      'C2,"Ann ""Hammer"" Lee",2026-06-01,,,0,0,absent,',
-      'C3,Zoë Ångström,2026-06-01,2026-06-01T06:00:00.000Z,,0,1,present,missing_checkout;unmatched_checkout',
-      "C4,'=1+2,2026-06-01,,,0,0,absent,",
+      'employeeId,name,date,shiftId,firstIn,lastOut,workedMinutes,sessions,scheduledMinutes,lateMinutes,earlyExitMinutes,overtimeMinutes,status,flags',
+      'C1,"Smith, John",2026-06-01,,2026-06-01T07:00:00.000Z,2026-06-01T15:00:00.000Z,480,1,0,0,0,0,present,',
+      'C2,"Ann ""Hammer"" Lee",2026-06-01,,,,0,0,0,0,0,0,absent,',
+      'C3,Zoë Ångström,2026-06-01,,2026-06-01T06:00:00.000Z,,0,1,0,0,0,0,present,missing_checkout;unmatched_checkout',
+      "C4,'=1+2,2026-06-01,,,,0,0,0,0,0,0,absent,",
       '',
     ].join('\r\n');
 
@@ -281,7 +286,7 @@ describe('reports: daily attendance, timesheets, CSV', () => {
           ['2026-06-02', 0, 0, 'absent'],
         ],
       );
-      assert.deepEqual(Object.keys(res.body.data[0]), ['date', 'firstIn', 'lastOut', 'workedMinutes', 'sessions', 'status', 'flags']);
+      assert.deepEqual(Object.keys(res.body.data[0]), ['date', 'shiftId', 'firstIn', 'lastOut', 'workedMinutes', 'sessions', 'scheduledMinutes', 'lateMinutes', 'earlyExitMinutes', 'overtimeMinutes', 'status', 'flags']);
     });
 
     it('covers up to 366 days; more is 400 range_too_large', async () => {

@@ -27,7 +27,8 @@ export async function findEmployee(db: Knex, id: string): Promise<(ZonedRef & { 
   return row && { id: row.id, name: row.name, siteId: row.site_id, timeZone: row.time_zone };
 }
 
-export type DailyEmployee = { id: string; name: string; workedHere: boolean };
+/** `siteId` and `timeZone` are the employee's own (their shifts run there; UTC without a site). */
+export type DailyEmployee = { id: string; name: string; workedHere: boolean; siteId: string | null; timeZone: string };
 
 /**
  * One page, in id order, of the employees a site's daily report may list: those who opened a session
@@ -64,10 +65,11 @@ export async function pageDailyEmployees(db: Knex, site: ZonedRef, date: string,
     .with('page', page)
     .from('page')
     .join(`${EMPLOYEES} as e`, 'e.id', 'page.id')
+    .leftJoin(`${SITES} as es`, 'es.id', 'e.site_id')
     .orderBy('e.id')
     .limit(limit)
-    .select('e.id', 'e.name', db.raw('exists (select 1 from worked w where w.id = e.id) as worked_here'));
-  return rows.map((r) => ({ id: r.id, name: r.name, workedHere: r.worked_here }));
+    .select('e.id', 'e.name', 'e.site_id', db.raw(`coalesce(es.time_zone, 'UTC') as time_zone`), db.raw('exists (select 1 from worked w where w.id = e.id) as worked_here'));
+  return rows.map((r) => ({ id: r.id, name: r.name, workedHere: r.worked_here, siteId: r.site_id, timeZone: r.time_zone }));
 }
 
 /** The employees' punches in [from, to), ordered per employee by time (then seq, for equal times). */

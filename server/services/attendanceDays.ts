@@ -28,15 +28,18 @@ export type Day = {
 
 export type Sessions = { sessions: Session[]; unmatchedOuts: Array<{ at: Date; day: string; siteId: string | null }> };
 
-/** `now` tells a forgotten check-out from a shift still under way. */
-export type SessionOptions = { timeZone: string; longestShiftMs: number; now: Date };
+/**
+ * `now` tells a forgotten check-out from a shift still under way; `dayOf` names the day of a session
+ * whose check-in falls in a shift's window (null: the local date of the check-in, as without shifts).
+ */
+export type SessionOptions = { timeZone: string; longestShiftMs: number; now: Date; dayOf?: (checkIn: Date) => string | null };
 
 /** Pair the punches (sorted by time) into sessions. */
 export function sessionsOf(punches: readonly Punch[], opts: SessionOptions): Sessions {
   const result: Sessions = { sessions: [], unmatchedOuts: [] };
   for (let i = 0; i < punches.length; i++) {
     const p = punches[i]!;
-    const day = localDate(p.at, p.timeZone ?? opts.timeZone);
+    const day = (p.type === 'in' && opts.dayOf?.(p.at)) || localDate(p.at, p.timeZone ?? opts.timeZone);
     const siteId = p.siteId ?? null;
     if (p.type === 'out') {
       result.unmatchedOuts.push({ at: p.at, day, siteId });

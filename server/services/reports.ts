@@ -5,6 +5,8 @@ import { requireReach } from '../policies/index.js';
 import { AppError, NotFoundError } from '../errors.js';
 import { findEmployee, findSite, listPunches, listStatuses, pageDailyEmployees, type StoredPunch, type ZonedRef } from '../repositories/attendance.js';
 import { atSite, datesBetween, dayCount, rollup, sessionsOf, type Day, type Sessions } from './attendanceDays.js';
+import { loadPlans, type PlannedEmployee, type Plans } from './schedule/plans.js';
+import { dayFigures, dayOfSession, scheduledOn, type Schedule } from './schedule/rules.js';
 
 export type ReportService = ReturnType<typeof createReportService>;
 
@@ -24,26 +26,45 @@ function punchWindow(from: string, to: string, longestShiftMs: number) {
   };
 }
 
-/** A day as the API shows it; the older API's record status, where there is one, wins. */
-function present(day: Day, recordStatus: string | undefined): TimesheetRow {
-  return {
-    date: day.date,
-    firstIn: day.firstIn?.toISOString() ?? null,
-    lastOut: day.lastOut?.toISOString() ?? null,
-    workedMinutes: day.workedMinutes,
-    sessions: day.sessions,
-    status: recordStatus ?? (day.sessions ? 'present' : 'absent'),
-    flags: day.flags,
-  };
+/**
+ * An employee's days as the API shows them: the sessions' totals and the shift's figures. The older
+ * API's record status, where there is one, wins.
+ */
+function present(all: Sessions, dates: string[], employee: PlannedEmployee, schedule: Schedule | null, plans: Plans, statuses: Map<string, string> | undefined, now: Date): TimesheetRow[] {
+  return rollup(all, dates).map((day: Day) => {
+    const shift = schedule?.shiftOn(day.date) ?? null;
+    const figures = dayFigures({
+      shift,
+      run: schedule && scheduledOn(schedule, day.date),
+      holiday: plans.holiday(employee.siteId, day.date),
+      onLeave: plans.onLeave(employee.id, day.date),
+      sessions: all.sessions.filter((s) => s.day === day.date),
+      now,
+    });
+    return {
+      date: day.date,
+      shiftId: shift?.id ?? null,
+      firstIn: day.firstIn?.toISOString() ?? null,
+      lastOut: day.lastOut?.toISOString() ?? null,
+      workedMinutes: figures.workedMinutes,
+      sessions: day.sessions,
+      scheduledMinutes: figures.scheduledMinutes,
+      lateMinutes: figures.lateMinutes,
+      earlyExitMinutes: figures.earlyExitMinutes,
+      overtimeMinutes: figures.overtimeMinutes,
+      status: statuses?.get(day.date) ?? figures.status,
+      flags: day.flags,
+    };
+  });
 }
 
 /** Daily attendance and timesheets, computed from the check-ins at read time. */
 export function createReportService(deps: { db: Knex; longestShiftMs: number }) {
   const { db, longestShiftMs } = deps;
 
-  const sessions = (punches: StoredPunch[], timeZone: string, now: Date) => sessionsOf(punches, { timeZone, longestShiftMs, now });
-  const days = (all: Sessions, dates: string[], statuses: Map<string, string> | undefined) =>
-    rollup(all, dates).map((day) => present(day, statuses?.get(day.date)));
+  // With shifts, a session counts on the day its run started; a check-in outside every run's window, on its own local day.
+  const sessions = (punches: StoredPunch[], timeZone: string, now: Date, schedule: Schedule | null) =>
+    sessionsOf(punches, { timeZone, longestShiftMs, now, dayOf: schedule ? (at) => dayOfSession(at, schedule) : undefined });
 
   async function* dailyRows(site: ZonedRef, date: string): AsyncGenerator<DailyReportRow> {
     const { start, end } = punchWindow(date, date, longestShiftMs);
@@ -52,7 +73,7 @@ export function createReportService(deps: { db: Knex; longestShiftMs: number }) 
     for (;;) {
       const employees = await pageDailyEmployees(db, site, date, after, PAGE_SIZE);
       const ids = employees.map((e) => e.id);
-      const [punches, statuses] = await Promise.all([listPunches(db, ids, start, end), listStatuses(db, ids, date, date)]);
+      const [punches, statuses, plans] = await Promise.all([listPunches(db, ids, start, end), listStatuses(db, ids, date, date), loadPlans(db, employees, date, date)]);
       const byEmployee = new Map<string, StoredPunch[]>();
       for (const p of punches) {
         const list = byEmployee.get(p.employeeId);
@@ -60,11 +81,12 @@ export function createReportService(deps: { db: Knex; longestShiftMs: number }) 
         else byEmployee.set(p.employeeId, [p]);
       }
       for (const e of employees) {
-        const all = sessions(byEmployee.get(e.id) ?? [], site.timeZone, now);
+        const schedule = plans.scheduleOf(e);
+        const all = sessions(byEmployee.get(e.id) ?? [], site.timeZone, now, schedule);
         // One of the site's own who worked that day only at other sites is on their reports, not absent here.
         if (!e.workedHere && rollup(all, [date])[0]!.sessions) continue;
         // A day split between sites shows on each site's report only the part worked there.
-        const [day] = days(atSite(all, site.id), [date], statuses.get(e.id));
+        const [day] = present(atSite(all, site.id), [date], e, schedule, plans, statuses.get(e.id), now);
         yield { employeeId: e.id, name: e.name, ...day! };
       }
       if (employees.length < PAGE_SIZE) return;
@@ -89,8 +111,14 @@ export function createReportService(deps: { db: Knex; longestShiftMs: number }) 
       if (!employee) throw new NotFoundError('employee_not_found', `no employee with id ${employeeId}`);
       requireReach(scope, employee.siteId, `employee ${employeeId} is at another site`);
       const { start, end } = punchWindow(from, to, longestShiftMs);
-      const [punches, statuses] = await Promise.all([listPunches(db, [employeeId], start, end), listStatuses(db, [employeeId], from, to)]);
-      return days(sessions(punches, employee.timeZone, new Date()), datesBetween(from, to), statuses.get(employeeId));
+      const [punches, statuses, plans] = await Promise.all([
+        listPunches(db, [employeeId], start, end),
+        listStatuses(db, [employeeId], from, to),
+        loadPlans(db, [employee], from, to),
+      ]);
+      const now = new Date();
+      const schedule = plans.scheduleOf(employee);
+      return present(sessions(punches, employee.timeZone, now, schedule), datesBetween(from, to), employee, schedule, plans, statuses.get(employeeId), now);
     },
   };
 }

@@ -8,7 +8,10 @@ import { parse } from '../../validate.js';
 import type { HubState } from '../state.js';
 import { jsonArray } from '../jsonArray.js';
 
-const DAILY_COLUMNS: Array<keyof DailyReportRow> = ['employeeId', 'name', 'date', 'firstIn', 'lastOut', 'workedMinutes', 'sessions', 'status', 'flags'];
+const DAILY_COLUMNS: Array<keyof DailyReportRow> = [
+  'employeeId', 'name', 'date', 'shiftId', 'firstIn', 'lastOut', 'workedMinutes', 'sessions',
+  'scheduledMinutes', 'lateMinutes', 'earlyExitMinutes', 'overtimeMinutes', 'status', 'flags',
+];
 
 export function reportsRouter(deps: { reports: ReportService }) {
   // Prefixed /api/v1, not /reports: the timesheet sits under /employees beside the employees router.
