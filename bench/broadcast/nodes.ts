@@ -108,3 +108,17 @@ export async function measureMemory(node: NodeProc): Promise<Mem> {
     rounds,
   };
 }
+
+/**
+ * Diagnostic (BENCH_HEAP_SNAPSHOTS=<dir>): a heap snapshot of the node, taken after forced GCs, to see
+ * which objects its sockets hold. Taken after a memory reading, never before one: writing it grows the
+ * process, so a run that takes them reports RSS figures that are not comparable.
+ */
+export async function heapSnapshot(node: NodeProc, to: string): Promise<void> {
+  const request = `${node.memFile}.snapshot`;
+  fs.writeFileSync(request, to);
+  process.kill(node.pid, 'SIGUSR2');
+  for (let i = 0; i < 6000 && fs.existsSync(request); i++) await sleep(100);
+  say(`${node.name}: heap snapshot ${fs.existsSync(request) ? 'not written within 10 min' : `written to ${to}`}`);
+  fs.rmSync(request, { force: true });
+}

@@ -2,6 +2,7 @@
  * One side of the comparison (hub or bare): warm up, measure memory without and with the sockets, then
  * (unless idle) the measured window, and count what every socket received against what it was due.
  */
+import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { seqHead } from '../lib/database.js';
@@ -9,7 +10,7 @@ import { num, say, sleep } from '../lib/print.js';
 import { cpuLine, cpuSnap, cpuUse, rssKiB } from '../lib/proc.js';
 import { MsHistogram } from '../lib/stats.js';
 import { emptyLoad, pacedLoad, type Counters, type LoadStats } from './load.js';
-import { measureMemory, type Mem, type NodeProc } from './nodes.js';
+import { heapSnapshot, measureMemory, type Mem, type NodeProc } from './nodes.js';
 import type { ClientReport, Kind } from './protocol.js';
 import { rssLine } from './report.js';
 import { closeWorkers, connectSockets, startWorkers, type ClientWorker } from './workers.js';
@@ -54,6 +55,7 @@ export async function runPhase(kind: Kind, nodes: NodeProc[], db: pg.Client, cou
   await sleep(opts.settle * 1000);
   const before = await Promise.all(nodes.map(measureMemory));
   say(`${label}: before sockets, after forced GCs: ${nodes.map((n, i) => `${n.name} VmRSS ${num(before[i]!.rss)} KiB`).join(', ')}`);
+  await snapshots(nodes, 'before');
 
   const workers = await startWorkers(opts.workers, label);
   say(`${label}: connecting ${num(opts.sockets)} sockets (websocket only, each subscribed to one site) from ${workers.length} worker processes`);
@@ -61,6 +63,7 @@ export async function runPhase(kind: Kind, nodes: NodeProc[], db: pg.Client, cou
   say(`${label}: ${num(connect.connected)} connected and subscribed in ${connect.seconds.toFixed(1)} s, ${connect.failed} failed${connect.errors.length ? `: ${connect.errors.join('; ')}` : ''}`);
   await sleep(opts.settle * 1000);
   const after = await Promise.all(nodes.map(measureMemory));
+  await snapshots(nodes, 'after');
   const perNode = nodes.map((_, i) => Math.floor(opts.sockets / nodes.length) + (i < opts.sockets % nodes.length ? 1 : 0));
   const rss = nodes.map((n, i): NodeRss => ({ name: n.name, before: before[i]!, after: after[i]!, sockets: perNode[i]!, afterLoad: NaN }));
   for (const r of rss) say(`${label}: RSS ${rssLine(r)} (${opts.settle} s settling, then forced GCs until RSS held still: ${r.before.rounds}/${r.after.rounds} rounds)`);
@@ -143,6 +146,12 @@ export async function runPhase(kind: Kind, nodes: NodeProc[], db: pg.Client, cou
   if (keepSamples) result.fromCommit = await fromCommit(db, fromSeq, workers);
   await closeWorkers(workers);
   return result;
+}
+
+/** BENCH_HEAP_SNAPSHOTS=<dir>: each node's heap, before and after its sockets connect (see heapSnapshot). */
+async function snapshots(nodes: NodeProc[], when: 'before' | 'after'): Promise<void> {
+  const dir = process.env.BENCH_HEAP_SNAPSHOTS;
+  if (dir) for (const n of nodes) await heapSnapshot(n, path.resolve(dir, `${n.name}-${when}.heapsnapshot`));
 }
 
 /** What each socket of the hub is entitled to: the committed events for its site, from PostgreSQL. Also the group sizes. */

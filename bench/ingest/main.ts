@@ -41,11 +41,13 @@ const { values: flags } = parseArgs({
     employees: { type: 'string', default: '5000' },
     create: { type: 'boolean', default: true },
     redis: { type: 'boolean', default: false },
+    workers: { type: 'string', default: '1' },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
-  console.log(`npm run bench:ingest -- [--connections 32] [--duration 15] [--rounds 5] [--warmup 3] [--rate 1000] [--employees 5000] [--no-create] [--redis]
+  console.log(`npm run bench:ingest -- [--connections 32] [--duration 15] [--rounds 5] [--warmup 3] [--rate 1000] [--employees 5000] [--no-create] [--redis] [--workers 1]
+--workers N   also run the hub with WORKERS=N (its own database, same kiosk token use) in the same rounds: WORKERS=N against WORKERS=1
 --no-create   leave out the older API's creates (POST /api/v1/attendance/create) from the throughput rounds
 DATABASE_URL  admin connection (default postgres://postgres@127.0.0.1:5432/postgres); a database hub_bench_<pid> is created and dropped
 REDIS_URL     when set (or --redis given: REDIS_URL, else redis://127.0.0.1:6379) the hub runs with Redis; otherwise single node, so the DB path is measured`);
@@ -58,6 +60,7 @@ const ROUNDS = Math.round(positive('rounds', flags.rounds));
 const WARMUP = Number(flags.warmup) || 0;
 const RATE = positive('rate', flags.rate);
 const EMPLOYEES = Math.round(positive('employees', flags.employees));
+const WORKERS = Math.round(positive('workers', flags.workers));
 const P99_TARGET_MS = 50;
 const AUTH_FLOOR = 0.95;
 // The bench is one client sending thousands of requests a second: the per-IP and per-token limits
@@ -109,6 +112,7 @@ function printLoad(l: LoadResult, what: string, target?: number) {
 
 async function main(): Promise<number> {
   const dbUrl = await createBenchDatabase(`hub_bench_${process.pid}`, EMPLOYEES);
+  const workersUrl = WORKERS > 1 ? await createBenchDatabase(`hub_bench_${process.pid}_workers`, EMPLOYEES) : undefined;
   // The hub without auth gets a database of its own: on one database each hub would also read back,
   // as nodes do, every event the other commits, and the comparison would measure that.
   const openUrl = await createBenchDatabase(`hub_bench_${process.pid}_open`, EMPLOYEES);
@@ -130,10 +134,17 @@ async function main(): Promise<number> {
   const kioskToken = await createToken(hub.url, adminToken, { name: 'bench kiosk', role: 'kiosk', sites: allSites() });
   // The same hub with nobody checked: the baseline that shows what authentication costs.
   const open = await startHub({ name: 'hub-open', dbUrl: openUrl, redis: redis && { ...redis, prefix: `${redis.prefix}-open` }, env: { ...UNLIMITED, AUTH_ENABLED: 'false' } });
+  // The same hub with WORKERS processes behind its port, on a database of its own for the same reason.
+  const workersDb = workersUrl ? await connect(workersUrl) : undefined;
+  const multi = workersUrl
+    ? await startHub({ name: `hub-workers-${WORKERS}`, dbUrl: workersUrl, redis: redis && { ...redis, prefix: `${redis.prefix}-workers` }, env: { ...UNLIMITED, ADMIN_TOKEN: adminToken, WORKERS: String(WORKERS) } })
+    : undefined;
+  const multiToken = multi && (await createToken(multi.url, adminToken, { name: 'bench kiosk', role: 'kiosk', sites: allSites() }));
   const t: Target = { db, connections: CONNECTIONS, redis: Boolean(REDIS_URL) };
   const checkins = checkinRoute(EMPLOYEES, { name: 'check-ins', hub, db, authorization: `Bearer ${kioskToken}` });
   const openCheckins = checkinRoute(EMPLOYEES, { name: 'check-ins without auth', hub: open, db: openDb });
-  const routes = [checkins, openCheckins, ...(flags.create ? [createRoute(EMPLOYEES, { hub, db, authorization: `Bearer ${adminToken}` })] : [])];
+  const multiCheckins = multi && checkinRoute(EMPLOYEES, { name: `check-ins with WORKERS=${WORKERS}`, hub: multi, db: workersDb!, authorization: `Bearer ${multiToken}` });
+  const routes = [checkins, openCheckins, ...(multiCheckins ? [multiCheckins] : []), ...(flags.create ? [createRoute(EMPLOYEES, { hub, db, authorization: `Bearer ${adminToken}` })] : [])];
 
   const load: LoadResult[] = [];
   if (WARMUP > 0) {
@@ -160,11 +171,19 @@ async function main(): Promise<number> {
 
   await hub.stop(); // drains: every request taken has committed or failed
   await open.stop();
+  await multi?.stop();
   const main = await verify(db, routes.filter((r) => r.db === db), load, CONNECTIONS);
   const other = await verify(openDb, [openCheckins], [], CONNECTIONS);
-  const check = { ok: main.ok && other.ok, lines: [...main.lines, ...other.lines.map((l) => `(without auth) ${l}`)] };
+  const workersCheck = multiCheckins ? await verify(workersDb!, [multiCheckins], [], CONNECTIONS) : { ok: true, lines: [] };
+  const check = {
+    ok: main.ok && other.ok && workersCheck.ok,
+    lines: [...main.lines, ...other.lines.map((l) => `(without auth) ${l}`), ...workersCheck.lines.map((l) => `(WORKERS=${WORKERS}) ${l}`)],
+  };
 
-  const [hubRun, openRun, createRun] = throughput.routes;
+  const runs = [...throughput.routes];
+  const [hubRun, openRun] = runs.splice(0, 2);
+  const workersRun = multiCheckins ? runs.shift() : undefined;
+  const createRun = runs.shift();
   const authCost = hubRun!.rate / openRun!.rate;
   const authByRound = hubRun!.rounds.map((r, i) => r / openRun!.rounds[i]!);
   const fixedRate = fixed.created / fixed.seconds;
@@ -174,7 +193,7 @@ async function main(): Promise<number> {
   console.log('');
   console.log('== ingest benchmark ==');
   console.log(
-    `command:  npm run bench:ingest -- --connections ${CONNECTIONS} --duration ${DURATION} --rounds ${ROUNDS} --rate ${RATE}${flags.create ? '' : ' --no-create'}` +
+    `command:  npm run bench:ingest -- --connections ${CONNECTIONS} --duration ${DURATION} --rounds ${ROUNDS} --rate ${RATE}${flags.create ? '' : ' --no-create'}${WORKERS > 1 ? ` --workers ${WORKERS}` : ''}` +
       ` (employees ${EMPLOYEES}, ${REDIS_URL ? 'Redis' : 'no Redis'})`,
   );
   console.log(`machine:  ${machine}`);
@@ -182,6 +201,9 @@ async function main(): Promise<number> {
   console.log(`floor:    ${floor}`);
   console.log(`hub:      ${perSec(hubRun!.rate)} check-ins with a kiosk token, p50 ${ms(hubRun!.load.latency.p50)}, p99 ${ms(hubRun!.load.latency.p99)} at ${CONNECTIONS} connections${perTxn(hubRun!.load)}`);
   console.log(`no auth:  ${perSec(openRun!.rate)} check-ins (AUTH_ENABLED=false), p50 ${ms(openRun!.load.latency.p50)}, p99 ${ms(openRun!.load.latency.p99)}${perTxn(openRun!.load)}`);
+  if (workersRun) {
+    console.log(`workers:  ${perSec(workersRun.rate)} check-ins with WORKERS=${WORKERS}, p50 ${ms(workersRun.load.latency.p50)}, p99 ${ms(workersRun.load.latency.p99)}${perTxn(workersRun.load)}`);
+  }
   if (createRun) {
     console.log(`create:   ${perSec(createRun.rate)} creates (older API), p50 ${ms(createRun.load.latency.p50)}, p99 ${ms(createRun.load.latency.p99)} at ${CONNECTIONS} connections${perTxn(createRun.load)}`);
   }
@@ -189,6 +211,7 @@ async function main(): Promise<number> {
   console.log(`ratio:    hub/raw = ${hubRun!.ratio.toFixed(2)} (by round: ${byRound(hubRun!.rounds)})`);
   if (createRun) console.log(`          create/raw = ${createRun.ratio.toFixed(2)} (by round: ${byRound(createRun.rounds)})`);
   console.log(`          auth/no-auth = ${authCost.toFixed(2)} (by round: ${byRound(authByRound)})`);
+  if (workersRun) console.log(`          WORKERS=${WORKERS}/WORKERS=1 = ${(workersRun.rate / hubRun!.rate).toFixed(2)} (by round: ${byRound(workersRun.rounds.map((r, i) => r / hubRun!.rounds[i]!))})`);
   console.log(`ceiling:  ${cpuCeiling(hubRun!.load, raw, rawRate)}`);
   console.log(`fixed:    autocannon overallRate ${RATE}/s achieved ${perSec(fixedRate)}, p50 ${ms(fixed.latency.p50)}, p99 ${ms(fixed.latency.p99)}`);
   console.log(`paced:    open loop achieved ${perSec(pacedRate)}, p50 ${ms(paced.latency.p50)}, p99 ${ms(paced.latency.p99)} (from each request's due time)`);
