@@ -2,6 +2,7 @@
  * One side of the comparison (hub or bare): warm up, measure memory without and with the sockets, then
  * (unless idle) the measured window, and count what every socket received against what it was due.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type pg from 'pg';
@@ -151,7 +152,9 @@ export async function runPhase(kind: Kind, nodes: NodeProc[], db: pg.Client, cou
 /** BENCH_HEAP_SNAPSHOTS=<dir>: each node's heap, before and after its sockets connect (see heapSnapshot). */
 async function snapshots(nodes: NodeProc[], when: 'before' | 'after'): Promise<void> {
   const dir = process.env.BENCH_HEAP_SNAPSHOTS;
-  if (dir) for (const n of nodes) await heapSnapshot(n, path.resolve(dir, `${n.name}-${when}.heapsnapshot`));
+  if (!dir) return;
+  fs.mkdirSync(dir, { recursive: true });
+  for (const n of nodes) await heapSnapshot(n, path.resolve(dir, `${n.name}-${when}.heapsnapshot`));
 }
 
 /** What each socket of the hub is entitled to: the committed events for its site, from PostgreSQL. Also the group sizes. */
