@@ -25,7 +25,7 @@ const TEST_ADMIN: Who = { actorKind: 'anonymous', actorId: 'test-setup', actorRo
 
 // Tests send thousands of requests a second from one address with one token: limits that would
 // refuse them are tested on their own, with settings of their own.
-const UNLIMITED = {
+export const UNLIMITED = {
   RATE_LIMIT_PER_TOKEN: '10000000',
   RATE_LIMIT_PER_IP: '10000000',
   SOCKETS_PER_TOKEN: '1000000',

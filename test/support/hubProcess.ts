@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { UNLIMITED } from './hub.js';
 import { freePort } from './net.js';
 
 /**
@@ -25,15 +26,6 @@ export type HubProcess = {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGKILL whatever is still running; for after hooks. */
   kill(): Promise<void>;
-};
-
-// Test traffic comes from one address with one token, thousands of requests a second.
-const UNLIMITED = {
-  RATE_LIMIT_PER_TOKEN: '10000000',
-  RATE_LIMIT_PER_IP: '10000000',
-  SOCKETS_PER_TOKEN: '1000000',
-  SOCKETS_PER_IP: '1000000',
-  SOCKET_EVENTS_PER_SECOND: '100000',
 };
 
 /** Starts the hub and resolves once it logs that it is listening (with workers: once every worker is ready). */
