@@ -35,7 +35,8 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '3' },
     idle: { type: 'boolean', default: false },
     'idle-sockets': { type: 'string', default: '10000' },
-    workers: { type: 'string', default: '2' },
+    workers: { type: 'string', default: '1' },
+    'client-workers': { type: 'string', default: '2' },
     employees: { type: 'string', default: '2000' },
     settle: { type: 'string', default: '10' },
     'commit-stamps': { type: 'boolean', default: false },
@@ -43,8 +44,10 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help) {
-  console.log(`npm run bench:broadcast -- [--sockets 1000] [--rate 500] [--duration 30] [--warmup 3] [--workers 2] [--employees 2000] [--settle 10]
-npm run bench:broadcast -- --idle [--idle-sockets 10000] [--workers 2]
+  console.log(`npm run bench:broadcast -- [--sockets 1000] [--rate 500] [--duration 30] [--warmup 3] [--workers 1] [--client-workers 2] [--employees 2000] [--settle 10]
+npm run bench:broadcast -- --idle [--idle-sockets 10000] [--client-workers 2]
+--workers N       also run the hub nodes with WORKERS=N, after the WORKERS=1 phase: the two compared in one run
+--client-workers  processes holding the dashboards' sockets
 --commit-stamps  diagnostic: also measure from each transaction's commit (a deferred trigger in the bench database stamps it;
                  the hub's own recordedAt is taken before the group's writes)
 DATABASE_URL  admin connection (default postgres://postgres@127.0.0.1:5432/postgres); a database hub_bcast_<pid> is created and dropped
@@ -62,6 +65,7 @@ async function main(): Promise<number> {
   const RATE = positive('rate', flags.rate);
   const DURATION = positive('duration', flags.duration);
   const WORKERS = Math.round(positive('workers', flags.workers));
+  const CLIENT_WORKERS = Math.round(positive('client-workers', flags['client-workers']));
   const EMPLOYEES = Math.round(positive('employees', flags.employees));
   const NODES = idle ? 1 : 2;
   const prefix = `bench-${process.pid}`;
@@ -85,7 +89,7 @@ async function main(): Promise<number> {
   const counters: Counters = { employees: EMPLOYEES, nextEmployee: 0, nextN: 0 };
   const opts: PhaseOptions = {
     sockets: SOCKETS,
-    workers: WORKERS,
+    workers: CLIENT_WORKERS,
     rate: RATE,
     duration: DURATION,
     warmup: Number(flags.warmup) || 0,
@@ -113,6 +117,18 @@ async function main(): Promise<number> {
   if (!idle) printPhase(hub, RATE);
   for (const n of hubNodes) await n.stop();
 
+  // The same nodes with WORKERS processes each, on the same database and tokens.
+  let multi: Awaited<ReturnType<typeof runPhase>> | undefined;
+  if (WORKERS > 1 && !idle) {
+    say(`== hub: ${NODES} node(s) with WORKERS=${WORKERS}, Redis adapter ==`);
+    const nodes: NodeProc[] = [];
+    for (let i = 0; i < NODES; i++) nodes.push(await startHubNode(`hub-w${WORKERS}-${'ab'[i]}`, dbUrl, { url: REDIS_URL, prefix }, adminToken, WORKERS));
+    for (const node of nodes) node.tokens = tokens;
+    multi = await runPhase('hub', nodes, db, counters, opts);
+    printPhase(multi, RATE);
+    for (const n of nodes) await n.stop();
+  }
+
   const hubKiB = rssPerSocket(hub.rss);
   const bareKiB = rssPerSocket(bare.rss);
   const memNote = `memory:   ΔVmRSS ÷ sockets, both readings after forced full GCs; a node's VmRSS also moves by itself (V8 heap sizing, allocator), by tens of MB, so below thousands of sockets per node the figure is noise`;
@@ -120,7 +136,7 @@ async function main(): Promise<number> {
   console.log('');
   if (idle) {
     console.log('== broadcast benchmark: idle sockets ==');
-    console.log(`command:  npm run bench:broadcast -- --idle --idle-sockets ${SOCKETS} --workers ${WORKERS} (1 node, Redis adapter, each socket subscribed to one of ${SITES} sites)`);
+    console.log(`command:  npm run bench:broadcast -- --idle --idle-sockets ${SOCKETS} --client-workers ${CLIENT_WORKERS} (1 node, Redis adapter, each socket subscribed to one of ${SITES} sites)`);
     console.log(`machine:  ${machine}`);
     console.log(`hub:      ${hub.rss.map(rssLine).join('; ')}; connected+subscribed in ${hub.connect.seconds.toFixed(1)} s, ${hub.connect.failed} failed, ${num(hub.stillConnected)} still connected`);
     console.log(`bare:     ${bare.rss.map(rssLine).join('; ')}; connected+subscribed in ${bare.connect.seconds.toFixed(1)} s, ${bare.connect.failed} failed, ${num(bare.stillConnected)} still connected`);
@@ -141,10 +157,16 @@ async function main(): Promise<number> {
   const achieved = hub.load.created / hub.load.seconds;
   const clean = hub.load.errors === 0 && hub.load.created === hub.load.sent;
   console.log('== broadcast benchmark ==');
-  console.log(`command:  npm run bench:broadcast -- --sockets ${SOCKETS} --rate ${RATE} --duration ${DURATION} --workers ${WORKERS} (2 nodes, ${SITES} sites, ${num(EMPLOYEES)} employees, Redis adapter)`);
+  console.log(`command:  npm run bench:broadcast -- --sockets ${SOCKETS} --rate ${RATE} --duration ${DURATION} --workers ${WORKERS} --client-workers ${CLIENT_WORKERS} (2 nodes, ${SITES} sites, ${num(EMPLOYEES)} employees, Redis adapter)`);
   console.log(`machine:  ${machine}`);
   console.log(`hub:      commit→receive ${lat(h)} (${num(h.count)} deliveries); ${Math.round(achieved)} check-ins/s`);
   console.log(`bare:     emit→receive   ${lat(b)} (${num(b.count)} deliveries); ${Math.round(bare.load.created / bare.load.seconds)} broadcasts/s`);
+  if (multi) {
+    const m = multi.latency;
+    const mAchieved = multi.load.created / multi.load.seconds;
+    console.log(`workers:  hub with WORKERS=${WORKERS} commit→receive ${lat(m)} (${num(m.count)} deliveries); ${Math.round(mAchieved)} check-ins/s; against WORKERS=1 p50 ${ratio(m.percentile(0.5), h.percentile(0.5))}, p99 ${ratio(m.percentile(0.99), h.percentile(0.99))}`);
+    console.log(`          delivered ${num(multi.delivery.delivered)}/${num(multi.delivery.expected)}, non-increasing seqs on the wire ${multi.wireNonIncreasing}, disconnects ${multi.disconnects}; cpu ${multi.cpu}`);
+  }
   console.log(`split:    hub same node ${lat(hub.local)}; other node ${lat(hub.remote)}`);
   console.log(`          bare same node ${lat(bare.local)}; other node ${lat(bare.remote)}`);
   if (hub.load.toTx.count) console.log(`hub http: request due → recordedAt ${lat(hub.load.toTx)}; recordedAt → 201 read ${lat(hub.load.txTo201)}`);

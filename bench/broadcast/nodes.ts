@@ -31,9 +31,10 @@ export type HubTokens = { kiosk: string; dashboard: Record<string, string> };
 // are not what it measures.
 const UNLIMITED = { RATE_LIMIT_PER_TOKEN: '10000000', RATE_LIMIT_PER_IP: '10000000', SOCKETS_PER_TOKEN: '1000000', SOCKETS_PER_IP: '1000000' };
 
-export async function startHubNode(name: string, dbUrl: string, redis: { url: string; prefix: string }, adminToken: string): Promise<NodeProc> {
+/** A hub node; with workers > 1 its memory readings are the primary's alone (the workers are its children). */
+export async function startHubNode(name: string, dbUrl: string, redis: { url: string; prefix: string }, adminToken: string, workers = 1): Promise<NodeProc> {
   const mem = memFile(name);
-  const hub = await startHub({ name, dbUrl, redis, nodeArgs: PROBE_ARGS, env: { BENCH_MEM_FILE: mem, ADMIN_TOKEN: adminToken, ...UNLIMITED } });
+  const hub = await startHub({ name, dbUrl, redis, nodeArgs: PROBE_ARGS, env: { BENCH_MEM_FILE: mem, ADMIN_TOKEN: adminToken, WORKERS: String(workers), ...UNLIMITED } });
   return { ...hub, memFile: mem };
 }
 
