@@ -28,11 +28,11 @@ export async function findEmployee(db: Knex, id: string): Promise<(ZonedRef & { 
 }
 
 /** `siteId` and `timeZone` are the employee's own (their shifts run there; UTC without a site). */
-export type DailyEmployee = { id: string; name: string; workedHere: boolean; siteId: string | null; timeZone: string };
+export type DailyEmployee = { id: string; name: string; siteId: string | null; timeZone: string };
 
 /**
  * One page, in id order, of the employees a site's daily report may list: those who opened a session
- * at the site that day, active or not and wherever they belong now (`workedHere`), and the site's
+ * at the site that day, active or not and wherever they belong now, and the site's
  * active employees. A check-in without a site counts at its employee's site, as its zone does. The
  * day is the date in the site's zone. Each side of the union is cut to a page before it is merged.
  */
@@ -68,8 +68,8 @@ export async function pageDailyEmployees(db: Knex, site: ZonedRef, date: string,
     .leftJoin(`${SITES} as es`, 'es.id', 'e.site_id')
     .orderBy('e.id')
     .limit(limit)
-    .select('e.id', 'e.name', 'e.site_id', db.raw(`coalesce(es.time_zone, 'UTC') as time_zone`), db.raw('exists (select 1 from worked w where w.id = e.id) as worked_here'));
-  return rows.map((r) => ({ id: r.id, name: r.name, workedHere: r.worked_here, siteId: r.site_id, timeZone: r.time_zone }));
+    .select('e.id', 'e.name', 'e.site_id', db.raw(`coalesce(es.time_zone, 'UTC') as time_zone`));
+  return rows.map((r) => ({ id: r.id, name: r.name, siteId: r.site_id, timeZone: r.time_zone }));
 }
 
 /** The employees' punches in [from, to), ordered per employee by time (then seq, for equal times). */

@@ -83,10 +83,12 @@ export function createReportService(deps: { db: Knex; longestShiftMs: number }) 
       for (const e of employees) {
         const schedule = plans.scheduleOf(e);
         const all = sessions(byEmployee.get(e.id) ?? [], site.timeZone, now, schedule);
-        // One of the site's own who worked that day only at other sites is on their reports, not absent here.
-        if (!e.workedHere && rollup(all, [date])[0]!.sessions) continue;
         // A day split between sites shows on each site's report only the part worked there.
-        const [day] = present(atSite(all, site.id), [date], e, schedule, plans, statuses.get(e.id), now);
+        const here = atSite(all, site.id);
+        // One of the site's own who worked that day only at other sites is on their reports, not absent
+        // here. Judged from the sessions: with a shift, a session's day is its run's, not its punches'.
+        if (rollup(all, [date])[0]!.sessions && !rollup(here, [date])[0]!.sessions) continue;
+        const [day] = present(here, [date], e, schedule, plans, statuses.get(e.id), now);
         yield { employeeId: e.id, name: e.name, ...day! };
       }
       if (employees.length < PAGE_SIZE) return;
