@@ -14,7 +14,7 @@ import {
   SiteListQuery,
   SiteUpdate,
 } from './directory.js';
-import { DailyReportQuery, DailyReportRow, TimesheetParams, TimesheetQuery, TimesheetRow } from './reports.js';
+import { DailyReportQuery, DailyReportRow, SummaryQuery, SummaryRow, TimesheetParams, TimesheetQuery, TimesheetRow } from './reports.js';
 import {
   Assignment,
   AssignmentCreate,
@@ -308,7 +308,7 @@ export const api = {
     tag: 'Reports',
     summary: 'A site’s day, per employee',
     description:
-      'Per employee who worked a session at the site that day, and each active employee of the site who worked nowhere. JSON, or CSV with `Accept: text/csv` or `format=csv` (columns employeeId, name, date, firstIn, lastOut, workedMinutes, sessions, status, flags; flags joined with `;`).',
+      'Per employee who worked a session at the site that day, and each active employee of the site who worked nowhere. JSON, or CSV with `Accept: text/csv` or `format=csv` (columns employeeId, name, date, shiftId, firstIn, lastOut, workedMinutes, sessions, scheduledMinutes, lateMinutes, earlyExitMinutes, overtimeMinutes, status, flags; flags joined with `;`).',
     who: 'Admins; managers (their sites).',
     query: DailyReportQuery,
     answers: {
@@ -318,7 +318,22 @@ export const api = {
       },
     },
     errors: { 400: '`validation_failed`.', 403: 'The site is out of reach.', 404: '`site_not_found`.' },
+  },  'GET /api/v1/reports/summary': {
+    tag: 'Reports',
+    summary: 'A site’s date range, per employee: what payroll imports',
+    description:
+      'Per active employee of the site, their days from `from` to `to` (both included, at most 366) summed: days present, half, absent, late, on leave and holidays, and minutes worked, late and over time. JSON, or CSV with `Accept: text/csv` or `format=csv` (columns as the JSON fields).',
+    who: 'Admins; managers (their sites).',
+    query: SummaryQuery,
+    answers: {
+      200: {
+        description: 'The summary, streamed.',
+        content: { 'application/json': { schema: dataOf(z.array(SummaryRow)) }, 'text/csv': { schema: z.string() } },
+      },
+    },
+    errors: { 400: '`validation_failed`, `range_too_large`.', 403: 'The site is out of reach.', 404: '`site_not_found`.' },
   },
+
   'GET /api/v1/employees/{id}/timesheet': {
     tag: 'Reports',
     summary: 'An employee’s days, one row each (at most 366)',

@@ -21,6 +21,11 @@ export type DailyReportQuery = z.infer<typeof DailyReportQuery>;
 
 export const TimesheetParams = z.strictObject({ id: Id });
 
+export const SummaryQuery = z
+  .strictObject({ siteId: Id, from: CalendarDate, to: CalendarDate, format: z.enum(['json', 'csv']).optional() })
+  .refine((q) => q.from <= q.to, { path: ['to'], message: 'must not be before from' });
+export type SummaryQuery = z.infer<typeof SummaryQuery>;
+
 export const TimesheetQuery = z
   .strictObject({ from: CalendarDate, to: CalendarDate })
   .refine((q) => q.from <= q.to, { path: ['to'], message: 'must not be before from' });
@@ -59,3 +64,25 @@ export type TimesheetRow = z.infer<typeof TimesheetRow>;
 
 export const DailyReportRow = TimesheetRow.extend({ employeeId: z.string(), name: z.string() });
 export type DailyReportRow = z.infer<typeof DailyReportRow>;
+
+/**
+ * One employee's range, what payroll imports: days by status (an older-API record's "late" counts as
+ * present and late, its "on leave" as on leave), days late (late beyond the grace, or so recorded), and
+ * the minutes worked, late and over time, summed over the range's days.
+ */
+export const SummaryRow = z.object({
+  employeeId: z.string(),
+  name: z.string(),
+  from: z.string(),
+  to: z.string(),
+  daysPresent: z.number().int(),
+  daysHalf: z.number().int(),
+  daysAbsent: z.number().int(),
+  daysLate: z.number().int(),
+  daysOnLeave: z.number().int(),
+  daysHoliday: z.number().int(),
+  workedMinutes: z.number().int(),
+  lateMinutes: z.number().int(),
+  overtimeMinutes: z.number().int(),
+});
+export type SummaryRow = z.infer<typeof SummaryRow>;

@@ -136,6 +136,7 @@ describe('authorization matrix: every role × route and socket event × own / ot
       res: await call(token, 'GET', `/api/v1/employees/${seeded(site)}/timesheet?from=${DAY}&to=${DAY}`),
     }),
     'GET /api/v1/reports/daily': async (token, site) => ({ res: await call(token, 'GET', `/api/v1/reports/daily?siteId=${site}&date=${DAY}`) }),
+    'GET /api/v1/reports/summary': async (token, site) => ({ res: await call(token, 'GET', `/api/v1/reports/summary?siteId=${site}&from=${DAY}&to=${DAY}`) }),
 
     'POST /api/v1/checkins': async (token, site) => {
       const id = await employee(site);

@@ -287,6 +287,11 @@ describe('OpenAPI document and /apidocs', () => {
       assert.equal((await call(daily, `/api/v1/reports/daily?siteId=S1&date=${today}`, { headers: { accept: 'text/csv' } })).headers.get('content-type'), 'text/csv; charset=utf-8');
       assert.equal((await call(daily, `/api/v1/reports/daily?siteId=S9&date=${today}`)).status, 404);
       assert.equal((await call(daily, `/api/v1/reports/daily?siteId=S2&date=${today}`, { as: 'manager' })).status, 403);
+      const summary = 'GET /api/v1/reports/summary';
+      const sums = await call(summary, `/api/v1/reports/summary?siteId=S1&from=${today}&to=${today}`, { as: 'manager' });
+      assert.ok(sums.body.data.some((row: { employeeId: string }) => row.employeeId === 'E1'));
+      assert.match((await call(summary, `/api/v1/reports/summary?siteId=S1&from=${today}&to=${today}&format=csv`)).text, /^employeeId,name,from,to,daysPresent,/);
+      assert.equal((await call(summary, `/api/v1/reports/summary?siteId=S1&from=2026-01-01&to=2027-01-02`)).status, 400);
       const timesheet = 'GET /api/v1/employees/{id}/timesheet';
       assert.equal((await call(timesheet, `/api/v1/employees/E1/timesheet?from=${today}&to=${today}`)).body.data.length, 1);
       assert.equal((await call(timesheet, `/api/v1/employees/E1/timesheet?from=${today}`)).status, 400);

@@ -143,6 +143,37 @@ describe('reports with shifts: late, early exit, overtime, half days, holidays, 
     });
   });
 
+  it('the summary adds up each employee’s days over a range, as JSON and CSV', async () => {
+    const res = await ok('GET', '/api/v1/reports/summary?siteId=S&from=2026-06-01&to=2026-06-06');
+    const rows = new Map<string, any>(res.body.data.map((r: any) => [r.employeeId, r]));
+    assert.deepEqual([...rows.keys()], ['A', 'B', 'C', 'D', 'N', 'U']);
+    // C: Monday absent, Tuesday on leave, Wednesday the holiday, Thursday and Friday absent, Saturday off.
+    const { employeeId, name, ...c } = rows.get('C');
+    assert.deepEqual(c, {
+      from: '2026-06-01',
+      to: '2026-06-06',
+      daysPresent: 0,
+      daysHalf: 0,
+      daysAbsent: 3,
+      daysLate: 0,
+      daysOnLeave: 1,
+      daysHoliday: 1,
+      workedMinutes: 0,
+      lateMinutes: 0,
+      overtimeMinutes: 0,
+    });
+    // N: Monday's night (late 5) and Tuesday's (late 135) worked; Wednesday the holiday; Thursday to Saturday absent.
+    const n = rows.get('N');
+    assert.deepEqual(
+      [n.daysPresent, n.daysLate, n.daysHoliday, n.daysAbsent, n.workedMinutes, n.lateMinutes],
+      [2, 2, 1, 3, 475 + 345, 5 + 135],
+    );
+    const csv = await ok('GET', '/api/v1/reports/summary?siteId=S&from=2026-06-01&to=2026-06-06&format=csv');
+    const lines = csv.text.split('\r\n');
+    assert.equal(lines[0], 'employeeId,name,from,to,daysPresent,daysHalf,daysAbsent,daysLate,daysOnLeave,daysHoliday,workedMinutes,lateMinutes,overtimeMinutes');
+    assert.equal(lines.find((l) => l.startsWith('B,')), 'B,B,2026-06-01,2026-06-06,1,0,3,0,0,1,540,0,90');
+  });
+
   it('a timesheet carries the same figures day by day, and the CSV has the columns', async () => {
     const sheet = await ok('GET', '/api/v1/employees/N/timesheet?from=2026-06-01&to=2026-06-02');
     assert.deepEqual(

@@ -73,6 +73,17 @@ export async function pageDailyEmployees(db: Knex, site: ZonedRef, date: string,
 }
 
 /** The employees' punches in [from, to), ordered per employee by time (then seq, for equal times). */
+/** One page, in id order, of a site's active employees, with their site's zone. */
+export async function pageSiteEmployees(db: Knex, site: ZonedRef, after: string | null, limit: number): Promise<DailyEmployee[]> {
+  const rows = await db(EMPLOYEES)
+    .where({ site_id: site.id, active: true })
+    .modify((q) => (after === null ? q : q.andWhere('id', '>', after)))
+    .orderBy('id')
+    .limit(limit)
+    .select<Array<{ id: string; name: string }>>('id', 'name');
+  return rows.map((r) => ({ id: r.id, name: r.name, siteId: site.id, timeZone: site.timeZone }));
+}
+
 export async function listPunches(db: Knex, employeeIds: string[], from: Date, to: Date): Promise<StoredPunch[]> {
   if (!employeeIds.length) return [];
   const rows = await db(`${CHECKINS} as c`)

@@ -1,9 +1,9 @@
-import { MAX_TIMESHEET_DAYS, type DailyReportRow, type TimesheetRow } from '../../shared/reports.js';
+import { MAX_TIMESHEET_DAYS, type DailyReportRow, type SummaryRow, type TimesheetRow } from '../../shared/reports.js';
 import type { Scope } from '../auth/actor.js';
 import type { Knex } from '../db/knex.js';
 import { requireReach } from '../policies/index.js';
 import { AppError, NotFoundError } from '../errors.js';
-import { findEmployee, findSite, listPunches, listStatuses, pageDailyEmployees, type StoredPunch, type ZonedRef } from '../repositories/attendance.js';
+import { findEmployee, findSite, listPunches, listStatuses, pageDailyEmployees, pageSiteEmployees, type StoredPunch, type ZonedRef } from '../repositories/attendance.js';
 import { atSite, datesBetween, dayCount, rollup, sessionsOf, type Day, type Sessions } from './attendanceDays.js';
 import { loadPlans, type PlannedEmployee, type Plans } from './schedule/plans.js';
 import { dayFigures, dayOfSession, scheduledOn, type Schedule } from './schedule/rules.js';
@@ -58,6 +58,48 @@ function present(all: Sessions, dates: string[], employee: PlannedEmployee, sche
   });
 }
 
+function groupByEmployee(punches: StoredPunch[]): Map<string, StoredPunch[]> {
+  const by = new Map<string, StoredPunch[]>();
+  for (const p of punches) {
+    const list = by.get(p.employeeId);
+    if (list) list.push(p);
+    else by.set(p.employeeId, [p]);
+  }
+  return by;
+}
+
+/** An employee's days summed: statuses counted (the older API's own words mapped onto them) and minutes added. */
+function summarize(employee: { id: string; name: string }, from: string, to: string, days: TimesheetRow[]): SummaryRow {
+  const row: SummaryRow = {
+    employeeId: employee.id,
+    name: employee.name,
+    from,
+    to,
+    daysPresent: 0,
+    daysHalf: 0,
+    daysAbsent: 0,
+    daysLate: 0,
+    daysOnLeave: 0,
+    daysHoliday: 0,
+    workedMinutes: 0,
+    lateMinutes: 0,
+    overtimeMinutes: 0,
+  };
+  for (const d of days) {
+    const status = d.status.toLowerCase().replace(' ', '_');
+    if (status === 'present' || status === 'late') row.daysPresent++;
+    else if (status === 'half_day') row.daysHalf++;
+    else if (status === 'absent') row.daysAbsent++;
+    else if (status === 'on_leave') row.daysOnLeave++;
+    else if (status === 'holiday') row.daysHoliday++;
+    if (d.lateMinutes > 0 || status === 'late') row.daysLate++;
+    row.workedMinutes += d.workedMinutes;
+    row.lateMinutes += d.lateMinutes;
+    row.overtimeMinutes += d.overtimeMinutes;
+  }
+  return row;
+}
+
 /** Daily attendance and timesheets, computed from the check-ins at read time. */
 export function createReportService(deps: { db: Knex; longestShiftMs: number }) {
   const { db, longestShiftMs } = deps;
@@ -74,12 +116,7 @@ export function createReportService(deps: { db: Knex; longestShiftMs: number }) 
       const employees = await pageDailyEmployees(db, site, date, after, PAGE_SIZE);
       const ids = employees.map((e) => e.id);
       const [punches, statuses, plans] = await Promise.all([listPunches(db, ids, start, end), listStatuses(db, ids, date, date), loadPlans(db, employees, date, date)]);
-      const byEmployee = new Map<string, StoredPunch[]>();
-      for (const p of punches) {
-        const list = byEmployee.get(p.employeeId);
-        if (list) list.push(p);
-        else byEmployee.set(p.employeeId, [p]);
-      }
+      const byEmployee = groupByEmployee(punches);
       for (const e of employees) {
         const schedule = plans.scheduleOf(e);
         const all = sessions(byEmployee.get(e.id) ?? [], site.timeZone, now, schedule);
@@ -96,7 +133,37 @@ export function createReportService(deps: { db: Knex; longestShiftMs: number }) 
     }
   }
 
+  async function* summaryRows(site: ZonedRef, from: string, to: string): AsyncGenerator<SummaryRow> {
+    const { start, end } = punchWindow(from, to, longestShiftMs);
+    const dates = datesBetween(from, to);
+    const now = new Date();
+    let after: string | null = null;
+    for (;;) {
+      const employees = await pageSiteEmployees(db, site, after, PAGE_SIZE);
+      const ids = employees.map((e) => e.id);
+      const [punches, statuses, plans] = await Promise.all([listPunches(db, ids, start, end), listStatuses(db, ids, from, to), loadPlans(db, employees, from, to)]);
+      const byEmployee = groupByEmployee(punches);
+      for (const e of employees) {
+        const schedule = plans.scheduleOf(e);
+        const days = present(sessions(byEmployee.get(e.id) ?? [], site.timeZone, now, schedule), dates, e, schedule, plans, statuses.get(e.id), now);
+        yield summarize(e, from, to, days);
+      }
+      if (employees.length < PAGE_SIZE) return;
+      after = ids.at(-1)!;
+    }
+  }
+
   return {
+    /** Per active employee of the site, their days from..to summed (the whole of each day, wherever worked). */
+    async summary(siteId: string, from: string, to: string): Promise<{ site: ZonedRef; rows: AsyncGenerator<SummaryRow> }> {
+      if (dayCount(from, to) > MAX_TIMESHEET_DAYS) {
+        throw new AppError(400, 'range_too_large', `a summary covers at most ${MAX_TIMESHEET_DAYS} days`);
+      }
+      const site = await findSite(db, siteId);
+      if (!site) throw new NotFoundError('site_not_found', `no site with id ${siteId}`);
+      return { site, rows: summaryRows(site, from, to) };
+    },
+
     /** The site is looked up before any row, so an unknown site is a 404 even for a streamed answer. */
     async daily(siteId: string, date: string): Promise<{ site: ZonedRef; rows: AsyncGenerator<DailyReportRow> }> {
       const site = await findSite(db, siteId);

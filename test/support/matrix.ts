@@ -62,6 +62,7 @@ export const REST = {
 
   'GET /api/v1/employees/:id/timesheet': { subject: 'employee', admin: '200', manager: ['200', F, F], kiosk: F, dashboard: F, nobody: U },
   'GET /api/v1/reports/daily': { subject: 'site', admin: '200', manager: ['200', F], kiosk: F, dashboard: F, nobody: U },
+  'GET /api/v1/reports/summary': { subject: 'site', admin: '200', manager: ['200', F], kiosk: F, dashboard: F, nobody: U },
 
   // Punching. The spec gives managers "its sites' … check-ins" without saying read-only (as it does
   // for dashboards): read as recording them too, e.g. corrections. Dashboards never write.

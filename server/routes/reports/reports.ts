@@ -1,7 +1,8 @@
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import { stringify } from 'csv-stringify';
 import { pipeline, Readable } from 'node:stream';
-import { DailyReportQuery, TimesheetParams, TimesheetQuery, type DailyReportRow } from '../../../shared/reports.js';
+import { DailyReportQuery, SummaryQuery, TimesheetParams, TimesheetQuery, type DailyReportRow, type SummaryRow } from '../../../shared/reports.js';
 import type { ReportService } from '../../services/reports.js';
 import { authorize, policies, scopeOf } from '../../policies/index.js';
 import { parse } from '../../validate.js';
@@ -13,6 +14,11 @@ const DAILY_COLUMNS: Array<keyof DailyReportRow> = [
   'scheduledMinutes', 'lateMinutes', 'earlyExitMinutes', 'overtimeMinutes', 'status', 'flags',
 ];
 
+const SUMMARY_COLUMNS: Array<keyof SummaryRow> = [
+  'employeeId', 'name', 'from', 'to', 'daysPresent', 'daysHalf', 'daysAbsent', 'daysLate', 'daysOnLeave', 'daysHoliday',
+  'workedMinutes', 'lateMinutes', 'overtimeMinutes',
+];
+
 export function reportsRouter(deps: { reports: ReportService }) {
   // Prefixed /api/v1, not /reports: the timesheet sits under /employees beside the employees router.
   const router = new Router<HubState>({ prefix: '/api/v1' });
@@ -21,18 +27,14 @@ export function reportsRouter(deps: { reports: ReportService }) {
     const query = parse(DailyReportQuery, ctx.query);
     authorize(ctx.state.actor, policies.reports, 'read', query.siteId);
     const { site, rows } = await deps.reports.daily(query.siteId, query.date);
-    ctx.vary('Accept');
-    const wantsCsv = query.format ? query.format === 'csv' : ctx.accepts('application/json', 'text/csv') === 'text/csv';
-    if (!wantsCsv) {
-      // Streamed as the CSV is, a page of employees at a time: a large site's report is never held whole.
-      ctx.type = 'application/json; charset=utf-8';
-      ctx.body = pipeline(Readable.from(rows), jsonArray('data'), () => {});
-      return;
-    }
-    ctx.attachment(`daily-${site.id}-${query.date}.csv`);
-    ctx.type = 'text/csv; charset=utf-8';
-    // A database error mid-stream reaches the last stream, where Koa logs it and cuts the response.
-    ctx.body = pipeline(Readable.from(rows), csv(DAILY_COLUMNS), () => {});
+    stream(ctx, query.format, rows, DAILY_COLUMNS, `daily-${site.id}-${query.date}.csv`);
+  });
+
+  router.get('/reports/summary', async (ctx) => {
+    const query = parse(SummaryQuery, ctx.query);
+    authorize(ctx.state.actor, policies.reports, 'read', query.siteId);
+    const { site, rows } = await deps.reports.summary(query.siteId, query.from, query.to);
+    stream(ctx, query.format, rows, SUMMARY_COLUMNS, `summary-${site.id}-${query.from}-${query.to}.csv`);
   });
 
   router.get('/employees/:id/timesheet', async (ctx) => {
@@ -42,6 +44,24 @@ export function reportsRouter(deps: { reports: ReportService }) {
   });
 
   return router;
+}
+
+/**
+ * A report's rows as JSON (`{"data":[…]}`) or CSV, by `format` or else the Accept header. Streamed, a
+ * page of employees at a time: a large site's report is never held whole. A database error mid-stream
+ * reaches the last stream, where Koa logs it and cuts the response.
+ */
+function stream<R>(ctx: Context, format: 'json' | 'csv' | undefined, rows: AsyncGenerator<R>, columns: string[], filename: string): void {
+  ctx.vary('Accept');
+  const wantsCsv = format ? format === 'csv' : ctx.accepts('application/json', 'text/csv') === 'text/csv';
+  if (!wantsCsv) {
+    ctx.type = 'application/json; charset=utf-8';
+    ctx.body = pipeline(Readable.from(rows), jsonArray('data'), () => {});
+    return;
+  }
+  ctx.attachment(filename);
+  ctx.type = 'text/csv; charset=utf-8';
+  ctx.body = pipeline(Readable.from(rows), csv(columns), () => {});
 }
 
 /**
