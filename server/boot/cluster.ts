@@ -1,6 +1,7 @@
 import { setupPrimary as setupClusterAdapterPrimary } from '@socket.io/cluster-adapter';
 import cluster, { type Worker } from 'node:cluster';
 import type http from 'node:http';
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
@@ -10,10 +11,12 @@ import type { HubIo } from '../realtime/server.js';
 
 /** Between the primary and its workers. */
 type ToWorker = { type: 'hub:connection'; head: Buffer } | { type: 'hub:shutdown' };
-type ToPrimary = { type: 'hub:ready' } | { type: 'hub:session'; sid: string; open: boolean };
+type ToPrimary = { type: 'hub:ready' };
 
 // An engine.io session id in a request line (polling requests, and the upgrade of a polled session).
-const SESSION = /[?&]sid=([\w-]{20})/;
+// Workers make their session ids `<worker id>.<random>`, so the id says where the session lives: nothing
+// to look up, and no race with a message from the worker announcing it.
+const SESSION = /[?&]sid=(\d+)\./;
 // A worker that dies this soon after it started is crash-looping: wait before starting another.
 const QUICK_DEATH_MS = 5000;
 // Longer than any request line the hub serves (URLs are short); past it the connection is handed over as is.
@@ -36,7 +39,6 @@ export async function runPrimary(config: Config, logger: Logger, env: Record<str
     setupClusterAdapterPrimary();
     new RateLimiterClusterMaster();
   }
-  const sessions = new Map<string, Worker>();
   const ready: Worker[] = [];
   sumWorkerMetrics(() => ready);
   let turn = 0;
@@ -50,7 +52,6 @@ export async function runPrimary(config: Config, logger: Logger, env: Record<str
     const worker = cluster.fork(env);
     const born = Date.now();
     worker.on('message', (m: ToPrimary) => {
-      if (m.type === 'hub:session') return void (m.open ? sessions.set(m.sid, worker) : sessions.delete(m.sid));
       // The adapter, the rate limiters and the metrics talk over this channel too.
       if (m.type !== 'hub:ready') return;
       ready.push(worker);
@@ -65,7 +66,6 @@ export async function runPrimary(config: Config, logger: Logger, env: Record<str
     worker.once('exit', (code, signal) => {
       const at = ready.indexOf(worker);
       if (at >= 0) ready.splice(at, 1);
-      for (const [sid, w] of sessions) if (w === worker) sessions.delete(sid);
       if (stopping) return;
       // At start-up a worker that cannot start means the hub cannot; later it is replaced like any other.
       if (at < 0 && !running) return failed(new Error(`a worker exited (code ${code}, signal ${signal}) before it was ready`));
@@ -91,8 +91,10 @@ export async function runPrimary(config: Config, logger: Logger, env: Record<str
       // dropped, and the rest of the request must reach the worker whole.
       stopReading(socket);
       socket.setTimeout(0);
-      const sid = SESSION.exec(head.subarray(0, lineEnd < 0 ? head.length : lineEnd).toString('latin1'))?.[1];
-      const worker = (sid && sessions.get(sid)) || ready[turn++ % Math.max(ready.length, 1)];
+      const owner = SESSION.exec(head.subarray(0, lineEnd < 0 ? head.length : lineEnd).toString('latin1'))?.[1];
+      // A session whose worker is gone goes to any: that worker answers "session unknown" and the client starts afresh.
+      const holder = owner === undefined ? undefined : ready.find((w) => w.id === Number(owner));
+      const worker = holder ?? ready[turn++ % Math.max(ready.length, 1)];
       if (!worker) return void socket.end(UNAVAILABLE);
       // Kept open here until the worker has its own descriptor: one that died meanwhile cannot take it,
       // and the client is then told so instead of holding a connection nobody serves.
@@ -151,8 +153,8 @@ function stopReading(socket: net.Socket): void {
 }
 
 /**
- * A worker's side: take the connections the primary hands over, tell it which Socket.IO sessions live
- * here, and shut down when it says so. A polling answer closes its connection, so each poll comes
+ * A worker's side: take the connections the primary hands over, name its Socket.IO sessions after
+ * itself, and shut down when it says so. A polling answer closes its connection, so each poll comes
  * back through the primary, which sends it to this session's worker.
  */
 export function serveForPrimary(server: http.Server, io: HubIo, shutdown: () => void): void {
@@ -167,10 +169,7 @@ export function serveForPrimary(server: http.Server, io: HubIo, shutdown: () => 
     socket.unshift(m.head);
     socket.resume();
   });
-  io.engine.on('connection', (session: { id: string; once(event: 'close', fn: () => void): void }) => {
-    tell({ type: 'hub:session', sid: session.id, open: true });
-    session.once('close', () => tell({ type: 'hub:session', sid: session.id, open: false }));
-  });
+  io.engine.generateId = () => `${cluster.worker!.id}.${randomBytes(15).toString('base64url')}`;
   io.engine.on('headers', (headers: Record<string, string>, req: { _query?: { transport?: string } }) => {
     if (req._query?.transport === 'polling') headers.Connection = 'close';
   });
