@@ -44,12 +44,27 @@ function wallMs(date: string, time: string): number {
  * valid instant, the moment the clocks jump; a time they show twice (fall back) is the first.
  */
 export function instantOf(date: string, time: string, timeZone: string): Date {
+  const key = `${timeZone} ${date} ${time}`;
+  let at = instants.get(key);
+  if (at === undefined) {
+    // A pure function of its three strings, and a report asks it the same few thousands of times.
+    if (instants.size >= MAX_CACHED_INSTANTS) instants.clear();
+    at = computeInstant(date, time, timeZone);
+    instants.set(key, at);
+  }
+  return new Date(at);
+}
+
+const instants = new Map<string, number>();
+const MAX_CACHED_INSTANTS = 100_000;
+
+function computeInstant(date: string, time: string, timeZone: string): number {
   const wall = wallMs(date, time);
   // At most one transition lies within a day of the wall time: the offsets either side of it.
   const before = offsetAt(wall - DAY_MS, timeZone);
   const after = offsetAt(wall + DAY_MS, timeZone);
   const valid = [wall - before, wall - after].filter((t) => t + offsetAt(t, timeZone) === wall).sort((a, b) => a - b);
-  if (valid.length) return new Date(valid[0]!);
+  if (valid.length) return valid[0]!;
   // Skipped: find the first minute on the later offset, between the two readings of the wall time.
   let lo = Math.min(wall - before, wall - after);
   let hi = Math.max(wall - before, wall - after);
@@ -58,7 +73,7 @@ export function instantOf(date: string, time: string, timeZone: string): Date {
     if (offsetAt(mid, timeZone) === after) hi = mid;
     else lo = mid;
   }
-  return new Date(hi);
+  return hi;
 }
 
 /** The ISO weekday (1 = Monday … 7 = Sunday) of 'YYYY-MM-DD'. */
