@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, startHub, startServer, type Server } from '../lib/child.js';
+import { createToken, freePort, startHub, startServer, UNLIMITED, type Server } from '../lib/child.js';
 import { say, sleep } from '../lib/print.js';
 import { rssKiB } from '../lib/proc.js';
 import { onCleanup } from '../lib/run.js';
@@ -27,10 +27,6 @@ function memFile(name: string): string {
 /** A kiosk token for every site (the check-ins), and a dashboard token per site (its sockets). */
 export type HubTokens = { kiosk: string; dashboard: Record<string, string> };
 
-// The bench is one client with many sockets and thousands of requests a second: the abuse limits
-// are not what it measures.
-const UNLIMITED = { RATE_LIMIT_PER_TOKEN: '10000000', RATE_LIMIT_PER_IP: '10000000', SOCKETS_PER_TOKEN: '1000000', SOCKETS_PER_IP: '1000000' };
-
 /** A hub node; with workers > 1 its memory readings are the primary's alone (the workers are its children). */
 export async function startHubNode(name: string, dbUrl: string, redis: { url: string; prefix: string }, adminToken: string, workers = 1): Promise<NodeProc> {
   const mem = memFile(name);
@@ -40,15 +36,7 @@ export async function startHubNode(name: string, dbUrl: string, redis: { url: st
 
 /** Tokens made through the hub's own API with the admin token it was started with. */
 export async function createHubTokens(hubUrl: string, adminToken: string, sites: string[]): Promise<HubTokens> {
-  const create = async (body: object) => {
-    const res = await fetch(`${hubUrl}/api/v1/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-      body: JSON.stringify(body),
-    });
-    if (res.status !== 201) throw new Error(`creating a token answered ${res.status}: ${await res.text()}`);
-    return ((await res.json()) as { data: { token: string } }).data.token;
-  };
+  const create = (body: object) => createToken(hubUrl, adminToken, body);
   const dashboard: Record<string, string> = {};
   for (const site of sites) dashboard[site] = await create({ name: `bench dashboard ${site}`, role: 'dashboard', sites: [site] });
   return { kiosk: await create({ name: 'bench kiosk', role: 'kiosk', sites }), dashboard };

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { repeatedLines, startHub } from '../lib/child.js';
+import { createToken, repeatedLines, startHub, UNLIMITED } from '../lib/child.js';
 import { allSites, connect, createBenchDatabase } from '../lib/database.js';
 import { codeVersion, machineLine } from '../lib/machine.js';
 import { ms, num, perSec, positive, say, verdict } from '../lib/print.js';
@@ -63,19 +63,6 @@ const EMPLOYEES = Math.round(positive('employees', flags.employees));
 const WORKERS = Math.round(positive('workers', flags.workers));
 const P99_TARGET_MS = 50;
 const AUTH_FLOOR = 0.95;
-// The bench is one client sending thousands of requests a second: the per-IP and per-token limits
-// are for abuse, not for this.
-const UNLIMITED = { RATE_LIMIT_PER_TOKEN: '10000000', RATE_LIMIT_PER_IP: '10000000' };
-
-async function createToken(hubUrl: string, adminToken: string, body: object): Promise<string> {
-  const res = await fetch(`${hubUrl}/api/v1/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-    body: JSON.stringify(body),
-  });
-  if (res.status !== 201) throw new Error(`creating a token answered ${res.status}: ${await res.text()}`);
-  return ((await res.json()) as { data: { token: string } }).data.token;
-}
 const REDIS_URL = process.env.REDIS_URL || (flags.redis ? 'redis://127.0.0.1:6379' : undefined);
 // The hub's cache keys, when it runs with Redis: its own, removed at the end.
 const REDIS_PREFIX = `bench-ingest-${process.pid}`;

@@ -125,3 +125,18 @@ export async function startHub(opts: { name: string; dbUrl: string; redis?: { ur
   );
   return hub;
 }
+
+// A bench is one client sending thousands of requests a second from one address, often with one
+// token: the abuse limits are not what it measures.
+export const UNLIMITED = { RATE_LIMIT_PER_TOKEN: '10000000', RATE_LIMIT_PER_IP: '10000000', SOCKETS_PER_TOKEN: '1000000', SOCKETS_PER_IP: '1000000' };
+
+/** An API token made through the hub's own API with its admin token; its secret. */
+export async function createToken(hubUrl: string, adminToken: string, body: object): Promise<string> {
+  const res = await fetch(`${hubUrl}/api/v1/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 201) throw new Error(`creating a token answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { data: { token: string } }).data.token;
+}

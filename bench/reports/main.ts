@@ -10,7 +10,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { connect, createBenchDatabase } from '../lib/database.js';
-import { startHub } from '../lib/child.js';
+import { startHub, UNLIMITED } from '../lib/child.js';
 import { codeVersion, machineLine } from '../lib/machine.js';
 import { ms, num, positive, ratio, say, verdict } from '../lib/print.js';
 import { run } from '../lib/run.js';
@@ -39,7 +39,7 @@ async function main(): Promise<number> {
   const db = await connect(dbUrl);
   const machine = await machineLine(db);
   const adminToken = `ahub_${randomBytes(32).toString('base64url')}`;
-  const hub = await startHub({ name: 'hub', dbUrl, env: { ADMIN_TOKEN: adminToken, RATE_LIMIT_PER_TOKEN: '10000000', RATE_LIMIT_PER_IP: '10000000' } });
+  const hub = await startHub({ name: 'hub', dbUrl, env: { ...UNLIMITED, ADMIN_TOKEN: adminToken } });
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${hub.url}${path}`, {
       method,
