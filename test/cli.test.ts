@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createEmptyDatabase, createTestDatabase, type TestDatabase } from './support/db.js';
 import { api, startTestHub, type TestHub } from './support/hub.js';
+import { eventually } from './support/live.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -105,12 +106,7 @@ describe('CLI: tokens and users from the command line', function () {
     assert.equal(revoked.code, 0, revoked.stderr);
     assert.match(revoked.stdout, /^revoked token /);
     // The hub learns it when its cached look-up (AUTH_CACHE_SECONDS=1) expires.
-    const deadline = Date.now() + 5000;
-    let status = 0;
-    while (Date.now() < deadline && (status = (await api(hub, 'GET', '/api/v1/badges/B-E1', undefined, bearer(kiosk.secret))).status) !== 401) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(status, 401);
+    await eventually(async () => (await api(hub, 'GET', '/api/v1/badges/B-E1', undefined, bearer(kiosk.secret))).status === 401, 5000, 'the revoked token refused');
     const after = await run('token', ['list']);
     assert.match(lines(after.stdout).find((l) => l.startsWith(kiosk.id))!, /revoked \S+$/);
   });

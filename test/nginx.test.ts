@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { makeEmployee, makeSite } from './support/factories.js';
 import { api } from './support/hub.js';
 import { startHubProcess, type HubProcess } from './support/hubProcess.js';
-import { until } from './support/live.js';
+import { eventually, until } from './support/live.js';
 import { freePort } from './support/net.js';
 import { dropKeys, requireRedis, uniquePrefix } from './support/redis.js';
 
@@ -95,14 +95,14 @@ describe('nginx (deploy/nginx) in front of two hub nodes', () => {
     nginx.stderr!.on('data', (c: Buffer) => (nginxOutput += c.toString()));
     front = { url: `http://127.0.0.1:${port}`, adminToken };
     // nginx is ready once it answers; until then the port refuses connections.
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      assert.equal(nginx.exitCode, null, `nginx exited:\n${nginxOutput}`);
-      const ok = await fetch(`${front.url}/api/v1/attendance/health`).then((r) => r.ok, () => false);
-      if (ok) break;
-      assert.ok(Date.now() < deadline, `nginx did not answer on ${front.url}:\n${nginxOutput}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually(
+      async () => {
+        assert.equal(nginx!.exitCode, null, `nginx exited:\n${nginxOutput}`);
+        return fetch(`${front.url}/api/v1/attendance/health`).then((r) => r.ok, () => false);
+      },
+      20_000,
+      `nginx to answer on ${front.url}`,
+    );
   });
 
   afterEach(() => open.splice(0).forEach((c) => c.close()));

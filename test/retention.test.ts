@@ -8,11 +8,10 @@ import { createRetention } from '../server/services/retention.js';
 import { createDashboardClient, type DashboardClient } from '../shared/client.js';
 import type { LiveEvent } from '../shared/events.js';
 import type { ErrorBody, SubscribeAck } from '../shared/schemas.js';
-import { eventually } from './support/authHubs.js';
 import { makeEmployee, makeSite, storeCheckins } from './support/factories.js';
 import { ack, connected } from './support/handshake.js';
 import { api, useTestHub } from './support/hub.js';
-import { recordDashboard, until } from './support/live.js';
+import { eventually, recordDashboard, until } from './support/live.js';
 
 const DAY = 86_400_000;
 const DAYS = 35;

@@ -38,3 +38,12 @@ export async function until(check: () => boolean, ms = 10_000, what = 'condition
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Asks until `check` is true, within `ms`: for facts only a request can show, such as a node's cache letting go. */
+export async function eventually(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
