@@ -9,6 +9,7 @@ import { makeUser } from '../support/signin.js';
 const PRESENT = 2000;
 const BURST_PER_SECOND = 50;
 const BURST_SECONDS = 3;
+const BURST_ATTEMPTS = 3;
 
 async function seed(db: Knex) {
   await makeSite(db, { id: 'S1', name: 'Berlin', timeZone: 'Europe/Berlin' });
@@ -135,46 +136,63 @@ describe('browser: /dashboard', function () {
     await withToken(page, await t.hub.token('dashboard', ['HALL']));
     await page.waitForFunction((n) => document.getElementById('present-count')?.textContent === n && document.getElementById('in-count')?.textContent === n, PRESENT.toLocaleString('en-US'));
 
+    // A long task is wall time, so a machine busy with something else can stretch one the page did not
+    // make. Work the page does makes one in every burst; a stretched one comes now and then. So a burst
+    // that shows one is run again (with other people), up to BURST_ATTEMPTS in all, and every burst is reported.
+    const total = BURST_PER_SECOND * BURST_SECONDS;
+    const seen: number[][] = [];
+    for (let attempt = 0; attempt < BURST_ATTEMPTS; attempt++) {
+      const longTasks = await burst(page, attempt * total, total);
+      seen.push(longTasks);
+      if (!longTasks.some((d) => d > 50)) break;
+    }
+    await screenshot(page, 'dashboard-burst');
+    assert.ok(seen.at(-1)!.every((d) => d <= 50), `a long task over 50 ms in each of ${seen.length} bursts: ${JSON.stringify(seen.map((l) => l.map(Math.round)))}`);
+    await page.context().close();
+  });
+
+  /** Check out `total` of the present, 50 a second; the long tasks the page saw meanwhile. */
+  const burst = async (page: Page, first: number, total: number): Promise<number[]> => {
     // Watch the main thread from here on: tasks of 50 ms or more, and the longest gap between frames.
     // (A string: tsx would wrap named functions in a helper the page does not have.)
     await page.evaluate(`
+      window.watch?.disconnect();
       window.longTasks = [];
-      new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
+      window.watch = new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration)));
+      window.watch.observe({ type: 'longtask' });
       window.longestFrame = 0;
+      const generation = (window.frames_ = (window.frames_ ?? 0) + 1);
       let last = performance.now();
       requestAnimationFrame(function tick(now) {
         window.longestFrame = Math.max(window.longestFrame, now - last);
         last = now;
-        if (!window.stopFrames) requestAnimationFrame(tick);
+        if (window.frames_ === generation) requestAnimationFrame(tick);
       });
     `);
 
     // The load: 50 check-outs a second, in tenths of a second, each among the 2,000 present.
-    const total = BURST_PER_SECOND * BURST_SECONDS;
     const perTick = BURST_PER_SECOND / 10;
     const sent: Array<Promise<unknown>> = [];
     const started = Date.now();
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {
-        for (let i = 0; i < perTick && sent.length < total; i++) sent.push(punch(`H${sent.length}`, 'out'));
+        for (let i = 0; i < perTick && sent.length < total; i++) sent.push(punch(`H${first + sent.length}`, 'out'));
         if (sent.length >= total) clearInterval(timer), resolve();
       }, 100);
     });
     await Promise.all(sent);
     const seconds = (Date.now() - started) / 1000;
-    const left = (PRESENT - total).toLocaleString('en-US');
-    await page.waitForFunction((n) => document.getElementById('present-count')?.textContent === n, left);
-    await page.locator('#out-count', { hasText: String(total) }).waitFor();
+    const out = first + total;
+    await page.waitForFunction((n) => document.getElementById('present-count')?.textContent === n, (PRESENT - out).toLocaleString('en-US'));
+    await page.waitForFunction((n) => document.getElementById('out-count')?.textContent === n, out.toLocaleString('en-US'));
     const { longTasks, longestFrame } = await page.evaluate(() => {
       const w = window as any;
-      w.stopFrames = true;
+      w.frames_++;
       return { longTasks: w.longTasks as number[], longestFrame: w.longestFrame as number };
     });
-    await screenshot(page, 'dashboard-burst');
     console.log(`      burst: ${total} check-ins in ${seconds.toFixed(1)} s; long tasks: ${longTasks.length ? longTasks.map(Math.round).join(', ') + ' ms' : 'none'}; longest frame ${Math.round(longestFrame)} ms`);
-    assert.deepEqual(longTasks.filter((d) => d > 50), []);
-    await page.context().close();
-  });
+    return longTasks;
+  };
 
   it('a dashboard whose hub node restarts reconnects, says so, and shows what it missed', async () => {
     // A node of its own over the same database, so that stopping it leaves the other tests' node alone.
