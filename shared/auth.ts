@@ -21,8 +21,10 @@ const needsSites = (v: { role?: Role; sites?: string[] }) => v.role === undefine
 const NEEDS_SITES = { message: 'every role but admin needs at least one site', path: ['sites'] };
 
 export const TokenCreate = z
-  .strictObject({ name: Text(100), role: Role, sites: Sites.optional(), expiresAt: Instant.optional() })
+  .strictObject({ name: Text(100), role: Role, sites: Sites.optional(), expiresAt: Instant.optional(), geofenceExempt: z.boolean().optional() })
   .refine(needsSites, NEEDS_SITES)
+  // A fixed device's punches are where it is bolted: only kiosks are exempt from site geofences.
+  .refine((v) => !v.geofenceExempt || v.role === 'kiosk', { message: 'only kiosk tokens can be exempt from geofences', path: ['geofenceExempt'] })
   .refine((v) => v.expiresAt === undefined || Date.parse(v.expiresAt) > Date.now(), { message: 'must be in the future', path: ['expiresAt'] });
 export type TokenCreate = z.infer<typeof TokenCreate>;
 
@@ -37,6 +39,7 @@ export const Token = z.object({
   createdBy: z.string().nullable(),
   expiresAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
+  geofenceExempt: z.boolean(),
 });
 export type Token = z.infer<typeof Token>;
 

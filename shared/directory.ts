@@ -29,21 +29,35 @@ export const PathParams = z.object({ id: Id });
 const nonEmpty = (o: object) => Object.keys(o).length > 0;
 const NON_EMPTY = 'send at least one field to change';
 
+/**
+ * Where a site is and how far from it punches count: `off` judges nothing, `flag` stores a punch from
+ * outside marked `geofence: "outside"`, `reject` refuses it (outside_geofence) and one without a location
+ * (location_required). A punch's reported accuracy counts in its favour.
+ */
+export const Geofence = z.strictObject({
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+  radiusMeters: z.number().positive().max(100_000),
+  mode: z.enum(['off', 'flag', 'reject']),
+});
+export type Geofence = z.infer<typeof Geofence>;
+
 export const Site = z.object({
   id: Id,
   name: z.string(),
   timeZone: z.string(),
   active: z.boolean(),
+  geofence: Geofence.nullable(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
 export type Site = z.infer<typeof Site>;
 
-export const SiteCreate = z.strictObject({ id: Id, name: Name, timeZone: TimeZone.default('UTC') });
+export const SiteCreate = z.strictObject({ id: Id, name: Name, timeZone: TimeZone.default('UTC'), geofence: Geofence.nullable().optional() });
 export type SiteCreate = z.infer<typeof SiteCreate>;
 
 export const SiteUpdate = z
-  .strictObject({ name: Name.optional(), timeZone: TimeZone.optional(), active: z.boolean().optional() })
+  .strictObject({ name: Name.optional(), timeZone: TimeZone.optional(), active: z.boolean().optional(), geofence: Geofence.nullable().optional() })
   .refine(nonEmpty, NON_EMPTY);
 export type SiteUpdate = z.infer<typeof SiteUpdate>;
 

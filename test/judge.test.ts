@@ -36,9 +36,9 @@ function state(timeline: Checkin[] = [], more: Partial<GroupState> = {}): GroupS
       ['P', { id: 'P', siteId: 'S2', active: true, hasPin: true }],
     ]),
     sites: new Map([
-      ['S1', true],
-      ['S2', true],
-      ['S0', false],
+      ['S1', { active: true, geofence: null }],
+      ['S2', { active: true, geofence: null }],
+      ['S0', { active: false, geofence: null }],
     ]),
     known: new Map(timeline.map((c) => [c.eventId, c])),
     timelines: new Map([['A', timeline]]),
@@ -58,6 +58,7 @@ function outcomes(items: GroupItem[], s = state()) {
     if (r instanceof AppError) return r.code;
     if (r instanceof Error) throw r;
     if ('record' in r) return 'record';
+    if ('voided' in r) return 'voided';
     return r.created ? r.checkin.type : 'duplicate';
   });
   return { words, judged };
@@ -245,6 +246,54 @@ describe('the check-in judge (pure: no database, no clock)', () => {
         { id: 'N', name: 'New' },
         { id: 'N', name: 'New' },
       ]);
+    });
+  });
+
+  describe('voids and geofences', () => {
+    const voidOf = (c: Checkin, reason = 'mistake'): GroupItem => ({ void: { eventId: c.eventId, employeeId: c.employeeId, occurredAt: c.occurredAt, reason }, ...ADMIN });
+    const fence = { lat: 52.52, lon: 13.405, radiusMeters: 100, mode: 'reject' as const };
+    const fenced = (mode: 'flag' | 'reject') => state([], { sites: new Map([['S1', { active: true, geofence: { ...fence, mode } }]]) });
+    // 0.001° of latitude is 111.2 m: just outside a 100 m fence, inside once 12 m of accuracy is allowed.
+    const near = { lat: 52.52 + 0.001, lon: 13.405, accuracyMeters: 0 };
+
+    it('voiding the latest check-out leaves the employee in: a presence change says so, and a check-out in the same group fits after it', () => {
+      const timeline = [stored(1, 'in', 8), stored(2, 'out', 8.01)];
+      const { words, judged } = outcomes([voidOf(timeline[1]!), punch('out', 16)], state(timeline));
+      assert.deepEqual(words, ['voided', 'out']);
+      assert.deepEqual(
+        judged.write.events.map((e) => e.name),
+        ['checkin.recorded', 'checkin.voided', 'presence.changed'],
+      );
+      assert.deepEqual(judged.write.voids, [{ seq: 2, voidedSeq: 102, by: 'test', reason: 'mistake' }]);
+    });
+
+    it('voiding the latest check-in of an open session: no longer present', () => {
+      const timeline = [stored(1, 'in', 23.5)];
+      const { words, judged } = outcomes([voidOf(timeline[0]!)], state(timeline));
+      assert.deepEqual(words, ['voided']);
+      assert.deepEqual(judged.write.events.at(-1)!.payload, { siteId: 'S1', employeeId: 'A', present: false, since: null });
+    });
+
+    it('a void that would orphan the later punch, a second void of the same check-in and an unknown one are refused', () => {
+      const timeline = [stored(1, 'in', 8), stored(2, 'out', 16)];
+      const unknown = stored(9, 'in', 3);
+      const { words, judged } = outcomes([voidOf(timeline[0]!), voidOf(timeline[1]!), voidOf(timeline[1]!), voidOf(unknown)], state(timeline));
+      assert.deepEqual(words, ['out_of_sequence', 'voided', 'already_voided', 'checkin_not_found']);
+      assert.equal(judged.write.voids.length, 1);
+    });
+
+    it('reject: outside refused, no location refused, inside stored as inside; flag: outside stored as outside', () => {
+      assert.deepEqual(outcomes([punch('in', 8, { siteId: 'S1', location: near })], fenced('reject')).words, ['outside_geofence']);
+      assert.deepEqual(outcomes([punch('in', 8, { siteId: 'S1' })], fenced('reject')).words, ['location_required']);
+      const inside = outcomes([punch('in', 8, { siteId: 'S1', location: { ...near, accuracyMeters: 12 } })], fenced('reject')).judged;
+      assert.equal(inside.write.checkins[0]!.geofence, 'inside');
+      const flagged = outcomes([punch('in', 8, { siteId: 'S1', location: near })], fenced('flag')).judged;
+      assert.equal(flagged.write.checkins[0]!.geofence, 'outside');
+    });
+
+    it('an exempt kiosk and a manager’s correction are not fenced', () => {
+      assert.equal(outcomes([punch('in', 8, { siteId: 'S1', geofenceExempt: true })], fenced('reject')).judged.write.checkins[0]!.geofence, undefined);
+      assert.deepEqual(outcomes([punch('in', 8, { siteId: 'S1', reason: 'forgot' })], fenced('reject')).words, ['in']);
     });
   });
 

@@ -162,3 +162,30 @@ describe('a day’s figures', () => {
     assert.deepEqual([worked8.scheduledMinutes, worked8.workedMinutes, worked8.lateMinutes, worked8.overtimeMinutes, worked8.status], [0, 480, 0, 480, 'present']);
   });
 });
+
+describe('the README’s worked example', () => {
+  const night = shift({ id: 'night', start: '22:00', end: '06:00', weekdays: [1, 2, 3, 4, 5, 6, 7], breakMinutes: 30, overtimeAfterMinutes: 15 });
+  const berlin = one(night, 'Europe/Berlin');
+
+  it('Anna, Monday 22:12 to Tuesday 06:40 on Night 22:00–06:00: Monday’s run, 12 late, 478 worked, 28 overtime', () => {
+    // Monday 1 June 2026, CEST (UTC+2).
+    const checkIn = at('2026-06-01T22:12:00+02:00');
+    assert.equal(dayOfSession(checkIn, berlin), '2026-06-01');
+    const run = occurrenceHolding(checkIn, berlin)!;
+    assert.equal(iso(run.opens), '2026-06-01T19:00:00.000Z');
+    const figures = dayFigures(day({ shift: night, run, sessions: [worked('2026-06-01T22:12:00+02:00', '2026-06-02T06:40:00+02:00')] }));
+    assert.deepEqual(figures, { scheduledMinutes: 450, workedMinutes: 478, lateMinutes: 12, earlyExitMinutes: 0, overtimeMinutes: 28, status: 'present' });
+  });
+
+  it('checking in Tuesday 00:15 instead is still Monday’s run, 135 minutes late', () => {
+    const checkIn = at('2026-06-02T00:15:00+02:00');
+    const run = occurrenceHolding(checkIn, berlin)!;
+    assert.equal(run.date, '2026-06-01');
+    assert.equal(dayFigures(day({ shift: night, run, sessions: [worked('2026-06-02T00:15:00+02:00', '2026-06-02T06:00:00+02:00')] })).lateMinutes, 135);
+  });
+
+  it('the night the clocks go back (24–25 October 2026) is nine hours: 510 scheduled', () => {
+    const run = occurrenceOn(night, '2026-10-24', 'Europe/Berlin')!;
+    assert.equal(dayFigures(day({ shift: night, run })).scheduledMinutes, 510);
+  });
+});

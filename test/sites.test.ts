@@ -16,6 +16,7 @@ describe('sites over REST', () => {
       name: 'Berlin HQ',
       timeZone: 'Europe/Berlin',
       active: true,
+      geofence: null,
       createdAt: undefined,
       updatedAt: undefined,
     });

@@ -25,6 +25,8 @@ export type Actor = {
   credential: Credential;
   /** When the credential stops being valid, if it does. */
   expiresAt: Date | null;
+  /** A fixed kiosk's token: its punches are not held to site geofences. */
+  geofenceExempt?: true;
 };
 
 /** The sites an actor may act on, as services see it. */

@@ -1,6 +1,6 @@
 /**
  * API tokens from the command line (npm run token -- …), for the machine the hub's database is on:
- *   create --role R --name N [--site S]… [--expires ISO]   the secret is printed once, on the last line
+ *   create --role R --name N [--site S]… [--expires ISO] [--geofence-exempt]   the secret is printed once, on the last line
  *   list                                                    every token, never a secret
  *   revoke <id>
  * Same service, validation and audit log as POST/GET/DELETE /api/v1/tokens; the audit log names the
@@ -15,19 +15,19 @@ import { parse } from '../validate.js';
 import { openDatabase } from './database.js';
 import { CliError, cliWho, parseFlags, runCli } from './run.js';
 
-const USAGE = 'usage: npm run token -- create --role admin|manager|kiosk|dashboard --name NAME [--site ID]… [--expires ISO-INSTANT] | list | revoke ID';
+const USAGE = 'usage: npm run token -- create --role admin|manager|kiosk|dashboard --name NAME [--site ID]… [--expires ISO-INSTANT] [--geofence-exempt] | list | revoke ID';
 
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseFlags(
     argv,
-    { role: { type: 'string' }, name: { type: 'string' }, site: { type: 'string', multiple: true }, expires: { type: 'string' } },
+    { role: { type: 'string' }, name: { type: 'string' }, site: { type: 'string', multiple: true }, expires: { type: 'string' }, 'geofence-exempt': { type: 'boolean' } },
     USAGE,
   );
   const [command, ...rest] = positionals;
   const flagsGiven = Object.keys(values).length > 0;
   if (command === 'create' && rest.length === 0) {
     const sites = values.site?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-    const input = parse(TokenCreate, { name: values.name, role: values.role, sites, expiresAt: values.expires });
+    const input = parse(TokenCreate, { name: values.name, role: values.role, sites, expiresAt: values.expires, geofenceExempt: values['geofence-exempt'] });
     const created = await (await tokens()).create(input, cliWho());
     const scope = created.role === 'admin' ? 'every site' : `site${created.sites.length > 1 ? 's' : ''} ${created.sites.join(', ')}`;
     process.stdout.write(`created ${created.role} token ${JSON.stringify(created.name)} for ${scope}, id ${created.id}, ${created.expiresAt ? `expires ${created.expiresAt}` : 'no expiry'}\n`);
@@ -73,4 +73,4 @@ function table(tokens: Token[]): string {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }
 
-await runCli(main, { name: '--name', role: '--role', sites: '--site', expiresAt: '--expires' });
+await runCli(main, { name: '--name', role: '--role', sites: '--site', expiresAt: '--expires', geofenceExempt: '--geofence-exempt' });

@@ -1,5 +1,5 @@
 import type { LiveEvent, LiveEventName } from '../../shared/events.js';
-import { CheckinRecorded, LegacyRecord, PresenceChange } from '../../shared/schemas.js';
+import { CheckinRecorded, CheckinVoided, LegacyRecord, PresenceChange } from '../../shared/schemas.js';
 
 /** A committed event as the hub passes it around, between nodes and to sockets: the wire envelope itself. */
 export type HubEvent = LiveEvent;
@@ -13,6 +13,7 @@ export type StoredEvent = { seq: number; name: LiveEventName; siteId: string | n
 // The payload's fields and their order, from the contract in shared/schemas.ts.
 const FIELDS: Record<LiveEventName, string[]> = {
   'checkin.recorded': Object.keys(CheckinRecorded.shape),
+  'checkin.voided': Object.keys(CheckinVoided.shape),
   'presence.changed': Object.keys(PresenceChange.shape),
   'record.updated': Object.keys(LegacyRecord.shape),
 };
@@ -23,6 +24,7 @@ const FIELDS: Record<LiveEventName, string[]> = {
  */
 export function present(e: StoredEvent): HubEvent {
   const from = e.payload as Record<string, unknown>;
-  const payload = Object.fromEntries(FIELDS[e.name].map((field) => [field, from[field]]));
+  // An optional field the event does not have stays out, as it would on the wire.
+  const payload = Object.fromEntries(FIELDS[e.name].flatMap((field) => (from[field] === undefined ? [] : [[field, from[field]]])));
   return { seq: e.seq, name: e.name, siteId: e.siteId, employeeId: e.employeeId, payload } as HubEvent;
 }

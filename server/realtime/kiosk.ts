@@ -3,7 +3,7 @@ import { whoOf } from '../auth/actor.js';
 import { toAppError, ValidationError } from '../errors.js';
 import { authorize, policies } from '../policies/index.js';
 import type { RepeatLog } from '../logger.js';
-import type { CheckinService } from '../services/checkins.js';
+import { puncherOf, type CheckinService } from '../services/checkins.js';
 import { fieldIssues } from '../validate.js';
 import { payloadAndAck } from './args.js';
 import type { HubIo } from './server.js';
@@ -24,7 +24,7 @@ export function handleKioskCheckins(io: HubIo, deps: { checkins: CheckinService;
         const { actor } = socket.data;
         authorize(actor, policies.checkins, 'punch');
         const who = whoOf(actor, socket.data.ip || null, null);
-        const { checkin, created } = await deps.checkins.record(parsed.data, { scope: actor.sites, who, role: actor.role });
+        const { checkin, created } = await deps.checkins.record(parsed.data, puncherOf(actor, who));
         ack({ ok: true, data: checkin, created });
       } catch (err) {
         // The same answer a REST check-in gets: a database that is away is `unavailable`, worth a retry.

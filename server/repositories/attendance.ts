@@ -39,7 +39,7 @@ export type DailyEmployee = { id: string; name: string; siteId: string | null; t
 export async function pageDailyEmployees(db: Knex, site: ZonedRef, date: string, after: string | null, limit: number): Promise<DailyEmployee[]> {
   // Where the date `days` after this one starts in the site's zone; bound as parameters, the index still serves.
   const midnight = (days: number) => db.raw('(?::date + ?::int)::timestamp at time zone ?', [date, days, site.timeZone]);
-  const opensThatDay = (q: Knex.QueryBuilder) => q.where('c.type', 'in').andWhere('c.occurred_at', '>=', midnight(0)).andWhere('c.occurred_at', '<', midnight(1));
+  const opensThatDay = (q: Knex.QueryBuilder) => q.where('c.type', 'in').whereNull('c.voided_seq').andWhere('c.occurred_at', '>=', midnight(0)).andWhere('c.occurred_at', '<', midnight(1));
   const fromAfter = (q: Knex.QueryBuilder) => (after === null ? q : q.andWhere('id', '>', after));
   const worked = db(`${CHECKINS} as c`)
     .select('c.employee_id as id')
@@ -72,7 +72,6 @@ export async function pageDailyEmployees(db: Knex, site: ZonedRef, date: string,
   return rows.map((r) => ({ id: r.id, name: r.name, siteId: r.site_id, timeZone: r.time_zone }));
 }
 
-/** The employees' punches in [from, to), ordered per employee by time (then seq, for equal times). */
 /** One page, in id order, of a site's active employees, with their site's zone. */
 export async function pageSiteEmployees(db: Knex, site: ZonedRef, after: string | null, limit: number): Promise<DailyEmployee[]> {
   const rows = await db(EMPLOYEES)
@@ -84,6 +83,7 @@ export async function pageSiteEmployees(db: Knex, site: ZonedRef, after: string 
   return rows.map((r) => ({ id: r.id, name: r.name, siteId: site.id, timeZone: site.timeZone }));
 }
 
+/** The employees' punches in [from, to) that stand (voided ones left out), ordered per employee by time (then seq, for equal times). */
 export async function listPunches(db: Knex, employeeIds: string[], from: Date, to: Date): Promise<StoredPunch[]> {
   if (!employeeIds.length) return [];
   const rows = await db(`${CHECKINS} as c`)
@@ -93,6 +93,7 @@ export async function listPunches(db: Knex, employeeIds: string[], from: Date, t
     .whereIn('c.employee_id', employeeIds)
     .andWhere('c.occurred_at', '>=', from)
     .andWhere('c.occurred_at', '<', to)
+    .whereNull('c.voided_seq')
     .orderBy(['c.employee_id', 'c.occurred_at', 'c.seq'])
     .select(
       'c.employee_id',

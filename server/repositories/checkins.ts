@@ -1,9 +1,12 @@
-import type { Checkin, CheckinListQuery, Page, PresenceEntry } from '../../shared/schemas.js';
+import type { Checkin, CheckinListQuery, Location, Page, PresenceEntry } from '../../shared/schemas.js';
 import type { Scope } from '../auth/actor.js';
 import type { Knex } from '../db/knex.js';
 
 export const TABLE = 'checkins';
-const COLUMNS = ['seq', 'event_id', 'employee_id', 'site_id', 'device_id', 'type', 'occurred_at', 'recorded_at'];
+/** What a punch recorded: never changed once written (a checkin.recorded event's payload is read from these). */
+export const RECORDED_COLUMNS = ['seq', 'event_id', 'employee_id', 'site_id', 'device_id', 'type', 'occurred_at', 'recorded_at', 'reason', 'location', 'geofence'];
+/** And whether, when, by whom and why it was voided since. */
+export const COLUMNS = [...RECORDED_COLUMNS, 'voided_seq', 'voided_at', 'voided_by', 'void_reason'];
 
 /** A checkins row as pg returns it (Date timestamps) or as json_agg does (ISO strings). */
 export type CheckinRow = {
@@ -15,6 +18,13 @@ export type CheckinRow = {
   type: 'in' | 'out';
   occurred_at: Date | string;
   recorded_at: Date | string;
+  reason?: string | null;
+  location?: Location | null;
+  geofence?: Checkin['geofence'] | null;
+  voided_seq?: number | string | null;
+  voided_at?: Date | string | null;
+  voided_by?: string | null;
+  void_reason?: string | null;
 };
 
 export const fromRow = (r: CheckinRow): Checkin => ({
@@ -26,6 +36,10 @@ export const fromRow = (r: CheckinRow): Checkin => ({
   type: r.type,
   occurredAt: new Date(r.occurred_at).toISOString(),
   recordedAt: new Date(r.recorded_at).toISOString(),
+  ...(r.reason == null ? {} : { reason: r.reason }),
+  ...(r.location == null ? {} : { location: r.location }),
+  ...(r.geofence == null ? {} : { geofence: r.geofence }),
+  ...(r.voided_seq == null ? {} : { voided: { seq: Number(r.voided_seq), at: new Date(r.voided_at!).toISOString(), by: r.voided_by ?? null, reason: r.void_reason! } }),
 });
 
 /** A page in seq order; one row more than the page is read, only to tell whether another follows. */
@@ -41,9 +55,15 @@ export async function listCheckins(db: Knex, q: CheckinListQuery, sites: Scope):
   return { data, next: rows.length > q.limit ? String(data.at(-1)!.seq) : null };
 }
 
+/** One check-in by its eventId, voided or not. */
+export async function findCheckin(db: Knex, eventId: string): Promise<Checkin | undefined> {
+  const row = await db(TABLE).where({ event_id: eventId }).first(COLUMNS);
+  return row && fromRow(row);
+}
+
 /** The site of an employee's latest punch (by occurredAt), where presence can list them; null if none. */
 export async function latestPunchSite(db: Knex, employeeId: string): Promise<string | null> {
-  const row = await db(TABLE).where({ employee_id: employeeId }).orderBy([{ column: 'occurred_at', order: 'desc' }, { column: 'seq', order: 'desc' }]).first('site_id');
+  const row = await db(TABLE).where({ employee_id: employeeId }).whereNull('voided_seq').orderBy([{ column: 'occurred_at', order: 'desc' }, { column: 'seq', order: 'desc' }]).first('site_id');
   return row?.site_id ?? null;
 }
 
@@ -58,6 +78,7 @@ export async function findPresent(db: Knex | Knex.Transaction, siteId: string, l
     .select(`${TABLE}.employee_id`, `${TABLE}.type`, `${TABLE}.site_id`, `${TABLE}.occurred_at`, `${TABLE}.seq`)
     .whereIn(`${TABLE}.employee_id`, db(TABLE).distinct('employee_id').where('site_id', siteId).andWhere('occurred_at', '>', since))
     .andWhere(`${TABLE}.occurred_at`, '>', since)
+    .whereNull(`${TABLE}.voided_seq`)
     .orderBy([`${TABLE}.employee_id`, { column: `${TABLE}.occurred_at`, order: 'desc' }, { column: `${TABLE}.seq`, order: 'desc' }])
     .as('latest');
   const rows = await db

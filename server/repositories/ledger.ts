@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Geofence } from '../../shared/directory.js';
 import type { Checkin, LegacyRecord } from '../../shared/schemas.js';
 import { settle, type Knex } from '../db/knex.js';
 import type { StoredEvent } from '../events/event.js';
@@ -10,13 +11,16 @@ export type GroupState = {
   head: number;
   now: Date;
   employees: Map<string, { id: string; siteId: string | null; active: boolean; hasPin: boolean }>;
-  /** Whether each site is active: the sites punches name and the employees' own. */
-  sites: Map<string, boolean>;
-  /** Stored check-ins by eventId, for retries. */
+  /** Whether each site is active, and its geofence: the sites punches name and the employees' own. */
+  sites: Map<string, SiteRules>;
+  /** Stored check-ins by eventId, for retries and voids (voided ones too). */
   known: Map<string, Checkin>;
-  /** Each employee's stored punches next to each instant read: the nearest before, any at, the nearest after; in time order. */
+  /** Each employee's standing (not voided) punches next to each instant read: the nearest before, any at, the nearest after; in time order. */
   timelines: Map<string, Checkin[]>;
 };
+
+/** What the rules read of a site. */
+export type SiteRules = { active: boolean; geofence: Geofence | null };
 
 export type GroupRead = {
   employeeIds: string[];
@@ -37,19 +41,28 @@ export type GroupWrite = {
   records: RecordWrite[];
   /** Employees an older-API record names that may not exist yet: created with this name if missing. */
   employees: Array<{ id: string; name: string }>;
-  /** One entry per stored check-in and record, committed with them. */
+  /** Check-ins voided: each marked with its checkin.voided event's seq, who and why. */
+  voids: VoidWrite[];
+  /** One entry per stored check-in, void and record, committed with them. */
   audit: AuditRecord[];
 };
+
+export type VoidWrite = { seq: number; voidedSeq: number; by: string | null; reason: string };
 
 /** What a group judged from memory took for granted (see WRITE_IF_UNCHANGED). */
 export type Assumed = {
   employees: Array<{ employeeId: string; siteId: string | null; active: boolean; hasPin: boolean; lastSeq: number | null }>;
-  sites: Array<{ id: string; active: boolean }>;
+  sites: Array<{ id: string; active: boolean; geofence: Geofence | null }>;
   /** EventIds no stored check-in has (the judge was given none of them as known). */
   unusedEventIds: string[];
 };
 
-const CHECKIN_COLUMNS = 'seq, event_id, employee_id, site_id, device_id, type, occurred_at, recorded_at';
+/** What a punch records (repositories/checkins.ts RECORDED_COLUMNS), and with its void. */
+const CHECKIN_COLUMNS = 'seq, event_id, employee_id, site_id, device_id, type, occurred_at, recorded_at, reason, location, geofence';
+const CHECKIN_WITH_VOID = `${CHECKIN_COLUMNS}, voided_seq, voided_at, voided_by, void_reason`;
+/** The columns a group inserts, from a jsonb recordset of Checkins. */
+const CHECKIN_RECORDSET = `"seq" bigint, "eventId" uuid, "employeeId" text, "siteId" text, "deviceId" text, type text, "occurredAt" timestamptz,
+  "recordedAt" timestamptz, reason text, location jsonb, geofence text`;
 
 /**
  * Inline a value as a jsonb literal: these statements go in one simple-protocol message, which takes no
@@ -73,22 +86,22 @@ const eventRows = (events: StoredEvent[]) =>
 const READ = `SELECT clock_timestamp() AS now,
   (SELECT coalesce(json_agg(json_build_object('id', e.id, 'siteId', e.site_id, 'active', e.active, 'hasPin', e.pin_hash IS NOT NULL)), '[]')
      FROM jsonb_array_elements_text($1) AS k(id) CROSS JOIN LATERAL (SELECT * FROM employees WHERE id = k.id LIMIT 1) e) AS employees,
-  (SELECT coalesce(json_agg(json_build_object('id', s.id, 'active', s.active)), '[]') FROM (
+  (SELECT coalesce(json_agg(json_build_object('id', s.id, 'active', s.active, 'geofence', s.geofence)), '[]') FROM (
      SELECT k.id FROM jsonb_array_elements_text($2) AS k(id)
      UNION
      SELECT e.site_id FROM jsonb_array_elements_text($1) AS k(id) CROSS JOIN LATERAL (SELECT site_id FROM employees WHERE id = k.id LIMIT 1) e
-   ) AS n(id) CROSS JOIN LATERAL (SELECT id, active FROM sites WHERE id = n.id LIMIT 1) s) AS sites,
+   ) AS n(id) CROSS JOIN LATERAL (SELECT id, active, geofence FROM sites WHERE id = n.id LIMIT 1) s) AS sites,
   (SELECT coalesce(json_agg(c), '[]') FROM jsonb_array_elements_text($3) AS k(id)
-     CROSS JOIN LATERAL (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE event_id = k.id::uuid LIMIT 1) c) AS known,
+     CROSS JOIN LATERAL (SELECT ${CHECKIN_WITH_VOID} FROM checkins WHERE event_id = k.id::uuid LIMIT 1) c) AS known,
   (SELECT coalesce(json_agg(c ORDER BY c.employee_id, c.occurred_at, c.seq), '[]') FROM (
      SELECT DISTINCT ON (ch.seq) ch.* FROM jsonb_to_recordset($4) AS w("employeeId" text, at timestamptz)
      CROSS JOIN LATERAL (
-       (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at < w.at
+       (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at < w.at AND voided_seq IS NULL
          ORDER BY occurred_at DESC, seq DESC LIMIT 1)
        UNION ALL
-       SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at = w.at
+       SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at = w.at AND voided_seq IS NULL
        UNION ALL
-       (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at > w.at
+       (SELECT ${CHECKIN_COLUMNS} FROM checkins WHERE employee_id = w."employeeId" AND occurred_at > w.at AND voided_seq IS NULL
          ORDER BY occurred_at, seq LIMIT 1)) ch) c) AS timelines`;
 
 /** The group's audit entries (repositories/audit.ts rows), from a jsonb parameter. */
@@ -106,8 +119,10 @@ const WRITE = `WITH
     SELECT seq, kind, "siteId", "employeeId", data FROM jsonb_to_recordset($1)
       AS x(seq bigint, kind text, "siteId" text, "employeeId" text, data jsonb)),
   ck AS (INSERT INTO checkins (${CHECKIN_COLUMNS})
-    SELECT seq, "eventId", "employeeId", "siteId", "deviceId", type, "occurredAt", "recordedAt" FROM jsonb_to_recordset($2)
-      AS y(seq bigint, "eventId" uuid, "employeeId" text, "siteId" text, "deviceId" text, type text, "occurredAt" timestamptz, "recordedAt" timestamptz)),
+    SELECT seq, "eventId", "employeeId", "siteId", "deviceId", type, "occurredAt", "recordedAt", reason, location, geofence
+    FROM jsonb_to_recordset($2) AS y(${CHECKIN_RECORDSET})),
+  vd AS (UPDATE checkins SET voided_seq = v."voidedSeq", voided_at = clock_timestamp(), voided_by = v.by, void_reason = v.reason
+    FROM jsonb_to_recordset($7) AS v(seq bigint, "voidedSeq" bigint, by text, reason text) WHERE checkins.seq = v.seq),
   rc AS (INSERT INTO records (employee_id, name, status, date, seq)
     SELECT id, name, status, date, seq FROM jsonb_to_recordset($5) AS r(id text, name text, status text, date date, seq bigint)
     ON CONFLICT (employee_id, date) DO UPDATE SET name = excluded.name, status = excluded.status, seq = excluded.seq, updated_at = now()),
@@ -127,28 +142,27 @@ const WRITE_IF_UNCHANGED = `WITH
   ok AS (SELECT
       NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($1) AS e("employeeId" text, "siteId" text, active boolean, "hasPin" boolean, "lastSeq" bigint)
         LEFT JOIN LATERAL (SELECT active, site_id, pin_hash IS NOT NULL AS has_pin FROM employees WHERE employees.id = e."employeeId" LIMIT 1) emp ON true
-        LEFT JOIN LATERAL (SELECT seq FROM checkins WHERE employee_id = e."employeeId" ORDER BY occurred_at DESC, seq DESC LIMIT 1) last ON true
+        LEFT JOIN LATERAL (SELECT seq FROM checkins WHERE employee_id = e."employeeId" AND voided_seq IS NULL ORDER BY occurred_at DESC, seq DESC LIMIT 1) last ON true
         WHERE emp.active IS DISTINCT FROM e.active OR emp.site_id IS DISTINCT FROM e."siteId" OR emp.has_pin IS DISTINCT FROM e."hasPin"
           OR last.seq IS DISTINCT FROM e."lastSeq")
-      AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($2) AS s(id text, active boolean)
-        LEFT JOIN LATERAL (SELECT active FROM sites WHERE sites.id = s.id LIMIT 1) site ON true
-        WHERE site.active IS DISTINCT FROM s.active)
+      AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($2) AS s(id text, active boolean, geofence jsonb)
+        LEFT JOIN LATERAL (SELECT active, geofence FROM sites WHERE sites.id = s.id LIMIT 1) site ON true
+        WHERE site.active IS DISTINCT FROM s.active OR site.geofence IS DISTINCT FROM s.geofence)
       AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text($6) AS k(id)
         CROSS JOIN LATERAL (SELECT 1 FROM checkins WHERE event_id = k.id::uuid LIMIT 1) c) AS ok),
   ev AS (INSERT INTO events (seq, kind, site_id, employee_id, data)
     SELECT h.head + x.seq, x.kind, x."siteId", x."employeeId", x.data
     FROM jsonb_to_recordset($3) AS x(seq bigint, kind text, "siteId" text, "employeeId" text, data jsonb), h, ok WHERE ok.ok),
   ck AS (INSERT INTO checkins (${CHECKIN_COLUMNS})
-    SELECT h.head + y.seq, y."eventId", y."employeeId", y."siteId", y."deviceId", y.type, y."occurredAt", h.now
-    FROM jsonb_to_recordset($4)
-      AS y(seq bigint, "eventId" uuid, "employeeId" text, "siteId" text, "deviceId" text, type text, "occurredAt" timestamptz), h, ok
+    SELECT h.head + y.seq, y."eventId", y."employeeId", y."siteId", y."deviceId", y.type, y."occurredAt", h.now, y.reason, y.location, y.geofence
+    FROM jsonb_to_recordset($4) AS y(${CHECKIN_RECORDSET}), h, ok
     WHERE ok.ok),
   au AS (${AUDIT_INSERT('$7')}, ok WHERE ok.ok),
   up AS (UPDATE event_seq SET value = h.head + $5 FROM h, ok WHERE event_seq.id = 1 AND ok.ok)
   SELECT ok.ok, h.head, h.now FROM ok, h`;
 
 const PREPARE = `PREPARE hub_group_read(jsonb, jsonb, jsonb, jsonb) AS ${READ};
-  PREPARE hub_group_write(jsonb, jsonb, bigint, jsonb, jsonb, jsonb) AS ${WRITE};
+  PREPARE hub_group_write(jsonb, jsonb, bigint, jsonb, jsonb, jsonb, jsonb) AS ${WRITE};
   PREPARE hub_group_write_if_unchanged(jsonb, jsonb, jsonb, jsonb, bigint, jsonb, jsonb) AS ${WRITE_IF_UNCHANGED};`;
 
 const prepared = new WeakSet<pg.Client>();
@@ -196,14 +210,14 @@ export function createLedgerStore(db: Knex) {
         head: Number(head),
         now: r.now,
         employees: new Map(r.employees.map((e: { id: string; siteId: string | null; active: boolean }) => [e.id, e])),
-        sites: new Map(r.sites.map((s: { id: string; active: boolean }) => [s.id, s.active])),
+        sites: new Map(r.sites.map((s: { id: string; active: boolean; geofence: Geofence | null }) => [s.id, { active: s.active, geofence: s.geofence }])),
         known: new Map(r.known.map((row: CheckinRow) => [row.event_id, fromRow(row)])),
         timelines,
       };
       const write = decide(state);
       await (write.head > state.head
         ? conn.query(`EXECUTE hub_group_write(${json(eventRows(write.events))}, ${json(write.checkins)}, ${Number(write.head)},
-            ${json(write.employees)}, ${json(write.records)}, ${json(write.audit.map(auditRow))}); COMMIT`)
+            ${json(write.employees)}, ${json(write.records)}, ${json(write.audit.map(auditRow))}, ${json(write.voids)}); COMMIT`)
         : conn.query('COMMIT'));
       open = false;
       return { state, write };

@@ -1,24 +1,25 @@
-import type { Site, SiteCreate, SiteListQuery } from '../../shared/directory.js';
+import type { Geofence, Site, SiteCreate, SiteListQuery } from '../../shared/directory.js';
 import type { Page } from '../../shared/schemas.js';
 import type { Scope } from '../auth/actor.js';
 import type { Knex } from '../db/knex.js';
 import { toPage } from './page.js';
 
 export const TABLE = 'sites';
-const COLUMNS = ['id', 'name', 'time_zone', 'active', 'created_at', 'updated_at'];
+const COLUMNS = ['id', 'name', 'time_zone', 'active', 'geofence', 'created_at', 'updated_at'];
 
-type SiteRow = { id: string; name: string; time_zone: string; active: boolean; created_at: Date; updated_at: Date };
+type SiteRow = { id: string; name: string; time_zone: string; active: boolean; geofence: Geofence | null; created_at: Date; updated_at: Date };
 
 const fromRow = (r: SiteRow): Site => ({
   id: r.id,
   name: r.name,
   timeZone: r.time_zone,
   active: r.active,
+  geofence: r.geofence,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
 
-export type SiteChange = { name?: string; timeZone?: string; active?: boolean };
+export type SiteChange = { name?: string; timeZone?: string; active?: boolean; geofence?: Geofence | null };
 
 export async function existingSiteIds(db: Knex | Knex.Transaction, ids: string[]): Promise<Set<string>> {
   if (!ids.length) return new Set();
@@ -28,7 +29,7 @@ export async function existingSiteIds(db: Knex | Knex.Transaction, ids: string[]
 
 /** The new site, or undefined when the id is taken (ON CONFLICT: a race with the same id is no error). */
 export async function insertSite(db: Knex | Knex.Transaction, s: SiteCreate): Promise<Site | undefined> {
-  const [row] = await db(TABLE).insert({ id: s.id, name: s.name, time_zone: s.timeZone }).onConflict('id').ignore().returning(COLUMNS);
+  const [row] = await db(TABLE).insert({ id: s.id, name: s.name, time_zone: s.timeZone, geofence: s.geofence ? JSON.stringify(s.geofence) : null }).onConflict('id').ignore().returning(COLUMNS);
   return row && fromRow(row);
 }
 
@@ -61,6 +62,7 @@ export async function updateSite(db: Knex | Knex.Transaction, id: string, c: Sit
       ...(c.name === undefined ? {} : { name: c.name }),
       ...(c.timeZone === undefined ? {} : { time_zone: c.timeZone }),
       ...(c.active === undefined ? {} : { active: c.active }),
+      ...(c.geofence === undefined ? {} : { geofence: c.geofence === null ? null : JSON.stringify(c.geofence) }),
       updated_at: db.fn.now(),
     })
     .returning(COLUMNS);

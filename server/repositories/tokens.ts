@@ -3,7 +3,7 @@ import type { Page } from '../../shared/schemas.js';
 import type { Knex } from '../db/knex.js';
 
 export const TABLE = 'api_tokens';
-const COLUMNS = ['id', 'name', 'role', 'sites', 'prefix', 'created_at', 'created_by', 'expires_at', 'revoked_at'];
+const COLUMNS = ['id', 'name', 'role', 'sites', 'prefix', 'created_at', 'created_by', 'expires_at', 'revoked_at', 'geofence_exempt'];
 
 type TokenRow = {
   id: string;
@@ -15,6 +15,7 @@ type TokenRow = {
   created_by: string | null;
   expires_at: Date | null;
   revoked_at: Date | null;
+  geofence_exempt: boolean;
 };
 
 const fromRow = (r: TokenRow): Token => ({
@@ -27,13 +28,14 @@ const fromRow = (r: TokenRow): Token => ({
   createdBy: r.created_by,
   expiresAt: r.expires_at?.toISOString() ?? null,
   revokedAt: r.revoked_at?.toISOString() ?? null,
+  geofenceExempt: r.geofence_exempt,
 });
 
-export type NewToken = { id: string; name: string; role: Token['role']; sites: string[]; secretHash: string; prefix: string; createdBy: string | null; expiresAt: string | null };
+export type NewToken = { id: string; name: string; role: Token['role']; sites: string[]; secretHash: string; prefix: string; createdBy: string | null; expiresAt: string | null; geofenceExempt?: boolean };
 
 export async function insertToken(db: Knex | Knex.Transaction, t: NewToken): Promise<Token> {
   const [row] = await db(TABLE)
-    .insert({ id: t.id, name: t.name, role: t.role, sites: t.sites, secret_hash: t.secretHash, prefix: t.prefix, created_by: t.createdBy, expires_at: t.expiresAt })
+    .insert({ id: t.id, name: t.name, role: t.role, sites: t.sites, secret_hash: t.secretHash, prefix: t.prefix, created_by: t.createdBy, expires_at: t.expiresAt, geofence_exempt: t.geofenceExempt ?? false })
     .returning(COLUMNS);
   return fromRow(row);
 }

@@ -4,12 +4,15 @@ import { v5 as uuidv5 } from 'uuid';
 import {
   CheckinInput,
   type BatchItemResult,
+  type Checkin,
   type CheckinListQuery,
+  type CorrectionInput,
+  type VoidInput,
 } from '../../shared/schemas.js';
 import type { Knex } from '../db/knex.js';
 import { AppError, NotFoundError, toAppError, ValidationError } from '../errors.js';
-import { listCheckins } from '../repositories/checkins.js';
-import type { Role, Scope } from '../auth/actor.js';
+import { findCheckin, listCheckins } from '../repositories/checkins.js';
+import type { Actor, Role, Scope, Who } from '../auth/actor.js';
 import { requireReach } from '../policies/index.js';
 import { findEmployeeByBadge, findPinHolder } from '../repositories/employees.js';
 import { punchesNeedPin } from '../policies/resources.js';
@@ -28,8 +31,10 @@ const IDEMPOTENCY_NAMESPACE = '0b5c3f7e-5d2a-4c47-9a59-3f1a8c4e9d21';
 
 export type CheckinService = ReturnType<typeof createCheckinService>;
 
-/** Who punches: the sites in reach and who they are for the audit log, and whether they must prove an employee's PIN. */
-export type Puncher = Authority & { role: Role };
+/** Who punches: the sites in reach and who they are for the audit log, whether they must prove an employee's PIN, and whether site geofences hold them. */
+export type Puncher = Authority & { role: Role; geofenceExempt: boolean };
+
+export const puncherOf = (actor: Actor, who: Who): Puncher => ({ scope: actor.sites, who, role: actor.role, geofenceExempt: actor.geofenceExempt === true });
 
 export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: PinChecker; metrics: Pick<Recorder, 'checkin'> }) {
   const { db, ledger, pins, metrics } = deps;
@@ -43,10 +48,7 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
     if (keyed && input.eventId && keyed !== input.eventId) {
       throw new AppError(400, 'idempotency_key_mismatch', 'Idempotency-Key and eventId name different check-ins; send one of them');
     }
-    const occurredAt = new Date(input.occurredAt ?? Date.now());
-    if (occurredAt.getTime() > Date.now() + MAX_FUTURE_MS) {
-      throw new AppError(400, 'occurred_in_future', 'occurredAt is more than 5 minutes in the future');
-    }
+    const occurredAt = notInFuture(input.occurredAt);
     // A badge proves its PIN before it is judged; so does an employee id sent with one. An id sent
     // without one is refused in the judge if the employee has a PIN and the puncher must prove it.
     const proved = input.badge !== undefined || input.pin !== undefined;
@@ -59,6 +61,8 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
       type: input.type,
       occurredAt: occurredAt.toISOString(),
       needsPin: !proved && punchesNeedPin.includes(by.role),
+      location: input.location,
+      geofenceExempt: by.geofenceExempt,
       scope: by.scope,
       who: by.who,
     };
@@ -146,12 +150,51 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
       }
     },
 
+    /**
+     * A manager's punch on an employee's behalf (a forgotten check-out), with why: judged by the same
+     * rules as any punch, on the timeline as it stands. A retry with the same eventId answers the stored one.
+     */
+    async correct(input: CorrectionInput, by: Authority): Promise<PunchResult> {
+      const [result] = await commit([
+        {
+          eventId: input.eventId ?? randomUUID(),
+          employeeId: input.employeeId,
+          siteId: input.siteId,
+          deviceId: null,
+          type: input.type,
+          occurredAt: notInFuture(input.occurredAt).toISOString(),
+          needsPin: false,
+          reason: input.reason,
+          scope: by.scope,
+          who: by.who,
+        },
+      ]);
+      if (result instanceof Error) throw result;
+      return result!;
+    },
+
+    /** Void a check-in: it stays, marked with who and why; the rules judge the timeline without it, in the same transaction. */
+    async void(eventId: string, input: VoidInput, by: Authority): Promise<Checkin> {
+      const stored = await findCheckin(db, eventId);
+      if (!stored) throw new NotFoundError('checkin_not_found', `no check-in with eventId ${eventId}`);
+      const [result] = await ledger.submit([{ void: { eventId, employeeId: stored.employeeId, occurredAt: stored.occurredAt, reason: input.reason }, ...by }]);
+      if (result instanceof Error) throw result;
+      return (result as { voided: Checkin }).voided;
+    },
+
     /** Check-ins at the sites in reach (those at no site: admins only); naming a site out of reach is refused. */
     list(query: CheckinListQuery, scope: Scope) {
       if (query.siteId !== undefined) requireReach(scope, query.siteId, `site ${query.siteId} is not one of yours`);
       return listCheckins(db, query, scope);
     },
   };
+}
+
+/** A punch's time: now if not given; never more than a few minutes ahead of this node's clock. */
+function notInFuture(occurredAt: string | undefined): Date {
+  const at = new Date(occurredAt ?? Date.now());
+  if (at.getTime() > Date.now() + MAX_FUTURE_MS) throw new AppError(400, 'occurred_in_future', 'occurredAt is more than 5 minutes in the future');
+  return at;
 }
 
 /** An item refused for its own sake; a database that is away fails the whole batch (503), which the kiosk retries as it is. */

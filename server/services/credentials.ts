@@ -17,7 +17,7 @@ export function createCredentialService(deps: { db: Knex }) {
       if (!token || token.revokedAt) return null;
       const expiresAt = token.expiresAt ? new Date(token.expiresAt) : null;
       if (expiresAt && expiresAt <= now) return null;
-      return { id: token.id, name: token.name, role: token.role, sites: sitesOf(token.role, token.sites), credential: { kind: 'token', id: token.id }, expiresAt };
+      return { id: token.id, name: token.name, role: token.role, sites: sitesOf(token.role, token.sites), credential: { kind: 'token', id: token.id }, expiresAt, ...(token.geofenceExempt ? { geofenceExempt: true as const } : {}) };
     },
 
     async bySession(secret: string, now = new Date()): Promise<Actor | null> {

@@ -41,8 +41,9 @@ export function createTokenService(deps: { db: Knex; revocations: Revocations })
           prefix: secret.prefix,
           createdBy: who.actorId,
           expiresAt: input.expiresAt ?? null,
+          geofenceExempt: input.geofenceExempt ?? false,
         });
-        await appendAudit(trx, [{ who, action: 'create', entity: 'token', entityId: token.id, changes: { name: token.name, role: token.role, sites, expiresAt: token.expiresAt } }]);
+        await appendAudit(trx, [{ who, action: 'create', entity: 'token', entityId: token.id, changes: { name: token.name, role: token.role, sites, expiresAt: token.expiresAt, geofenceExempt: token.geofenceExempt } }]);
         return token;
       });
       return { ...token, token: secret.secret };

@@ -5,6 +5,7 @@ import { openPage, screenshot, seriousViolations, siteClock, useBrowser } from '
 import { makeSite, storeCheckins } from '../support/factories.js';
 import { api, startTestHub, useTestHub } from '../support/hub.js';
 import { makeUser } from '../support/signin.js';
+import { startOfLocalDay } from '../../web/lib/time.js';
 
 const PRESENT = 2000;
 const BURST_PER_SECOND = 50;
@@ -21,6 +22,7 @@ async function seed(db: Knex) {
     { id: 'A3', name: 'Clara Weiss', site_id: 'S1' },
     { id: 'A4', name: 'Dora Klein', site_id: 'S1' },
     { id: 'A5', name: 'Emil Braun', site_id: 'S1' },
+    { id: 'A6', name: 'Frida Lang', site_id: 'S1' },
   ];
   const hall = Array.from({ length: PRESENT }, (_, i) => ({ id: `H${i}`, name: `Hall Person ${String(i).padStart(4, '0')}`, site_id: 'HALL' }));
   await db.batchInsert('employees', [...people, ...hall], 500);
@@ -193,6 +195,26 @@ describe('browser: /dashboard', function () {
     console.log(`      burst: ${total} check-ins in ${seconds.toFixed(1)} s; long tasks: ${longTasks.length ? longTasks.map(Math.round).join(', ') + ' ms' : 'none'}; longest frame ${Math.round(longestFrame)} ms`);
     return longTasks;
   };
+
+  it('a check-in voided by a manager leaves the stream and the counts at once', async () => {
+    const page = await open(t.hub.url);
+    await withToken(page, await t.hub.token('dashboard', ['S1']));
+    // What the board must show: today's check-ins at Berlin that stand, as the hub lists them.
+    const standing = async () => {
+      const from = new Date(startOfLocalDay(Date.now(), 'Europe/Berlin')).toISOString();
+      const res = await api(t.hub, 'GET', `/api/v1/checkins?siteId=S1&from=${encodeURIComponent(from)}&limit=1000`);
+      return String(res.body.data.filter((c: { type: string; voided?: unknown }) => c.type === 'in' && !c.voided).length);
+    };
+    const checkin = (await punch('A6')) as { eventId?: string };
+    const row = page.locator('#stream li', { hasText: 'Frida Lang' });
+    await row.waitFor();
+    await page.waitForFunction((n) => document.getElementById('in-count')?.textContent === n, await standing());
+    const res = await api(t.hub, 'POST', `/api/v1/checkins/${checkin.eventId}/void`, { reason: 'wrong badge' });
+    assert.equal(res.status, 200, res.text);
+    await row.waitFor({ state: 'detached' });
+    await page.waitForFunction((n) => document.getElementById('in-count')?.textContent === n, await standing());
+    await page.context().close();
+  });
 
   it('a dashboard whose hub node restarts reconnects, says so, and shows what it missed', async () => {
     // A node of its own over the same database, so that stopping it leaves the other tests' node alone.

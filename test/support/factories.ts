@@ -35,7 +35,7 @@ export async function storeCheckins(
         recordedAt,
       }));
       const events = checkins.map((c) => ({ seq: c.seq, name: 'checkin.recorded' as const, siteId: c.siteId, employeeId: c.employeeId, payload: c }));
-      return { head, events, checkins, records: [], employees: [], audit: [] };
+      return { head, events, checkins, records: [], employees: [], voids: [], audit: [] };
     });
     return write.checkins.map((c) => c.seq);
   } finally {

@@ -25,6 +25,8 @@ export async function commitGroup(store: LedgerStore, items: GroupItem[], longes
   let judged!: Judged;
   const { state } = await store.run(read, (state) => (judged = judgeGroup(items, state, longestShiftMs)).write);
   known.learn(read, state, judged.write.checkins);
+  // What was read of them still shows the punches this group voided.
+  known.forget(items.flatMap((item) => ('void' in item ? [item.void.employeeId] : [])));
   return judged;
 }
 
@@ -43,15 +45,17 @@ function placeAt(write: GroupWrite, head: number, now: Date): void {
 /**
  * The stored state the rules need: a punch is judged on its neighbours in time, so for each employee
  * and instant the nearest stored punch before it, any at it and the nearest after it are read; never
- * what lies between two far-apart punches of a batch. Records need their employees (for the site).
+ * what lies between two far-apart punches of a batch. A void reads its check-in by eventId and the
+ * neighbours of its instant. Records need their employees (for the site).
  */
 function readFor(items: GroupItem[], punches: Punch[]): GroupRead {
+  const voids = items.flatMap((item) => ('void' in item ? [item.void] : []));
   const instants = new Map<string, { employeeId: string; at: Date }>();
-  for (const p of punches) instants.set(`${p.employeeId}\u0000${p.occurredAt}`, { employeeId: p.employeeId, at: new Date(p.occurredAt) });
+  for (const p of [...punches, ...voids]) instants.set(`${p.employeeId}\u0000${p.occurredAt}`, { employeeId: p.employeeId, at: new Date(p.occurredAt) });
   return {
-    employeeIds: unique(items.map((item) => ('punch' in item ? item.punch.employeeId : item.record.id))),
+    employeeIds: unique(items.map((item) => ('punch' in item ? item.punch.employeeId : 'void' in item ? item.void.employeeId : item.record.id))),
     siteIds: unique(punches.flatMap((p) => (p.siteId ? [p.siteId] : []))),
-    eventIds: unique(punches.map((p) => p.eventId)),
+    eventIds: unique([...punches, ...voids].map((p) => p.eventId)),
     instants: [...instants.values()],
   };
 }

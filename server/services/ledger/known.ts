@@ -1,6 +1,6 @@
 import type { Checkin } from '../../../shared/schemas.js';
 import type { HubEvent } from '../../events/event.js';
-import type { Assumed, GroupRead, GroupState } from '../../repositories/ledger.js';
+import type { Assumed, GroupRead, GroupState, SiteRules } from '../../repositories/ledger.js';
 import type { Punch } from './judge.js';
 
 export type KnownEmployee = { siteId: string | null; active: boolean; hasPin: boolean };
@@ -32,7 +32,7 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
  */
 export function createKnownState() {
   const employees = new Map<string, { employee: KnownEmployee; last: Checkin | null }>();
-  const sites = new Map<string, boolean>();
+  const sites = new Map<string, SiteRules>();
 
   return {
     /** null unless every item is a punch of a known employee, the only one of that employee, after its latest, at known sites. */
@@ -41,10 +41,10 @@ export function createKnownState() {
       const assumed: Assumed = { employees: [], sites: [], unusedEventIds: [] };
       const site = (id: string | null | undefined) => {
         if (!id || state.sites.has(id)) return true;
-        const active = sites.get(id);
-        if (active === undefined) return false;
-        state.sites.set(id, active);
-        assumed.sites.push({ id, active });
+        const rules = sites.get(id);
+        if (rules === undefined) return false;
+        state.sites.set(id, rules);
+        assumed.sites.push({ id, ...rules });
         return true;
       };
       for (const p of punches) {
@@ -70,7 +70,7 @@ export function createKnownState() {
 
     /** After a read: the sites, and each employee's latest punch where the read shows it (it holds only the nearest one after the group's last instant). */
     learn(read: GroupRead, state: GroupState, fresh: Checkin[]): void {
-      for (const [id, active] of state.sites) remember(sites, id, active, MAX_SITES);
+      for (const [id, rules] of state.sites) remember(sites, id, rules, MAX_SITES);
       const newest = new Map<string, Checkin>();
       for (const c of [...[...state.timelines.values()].flat(), ...fresh]) {
         const best = newest.get(c.employeeId);
@@ -86,13 +86,19 @@ export function createKnownState() {
       }
     },
 
+    /** Employees whose timeline this node cannot vouch for (a punch of theirs was voided): read afresh next time. */
+    forget(employeeIds: Iterable<string>): void {
+      for (const id of employeeIds) employees.delete(id);
+    },
+
     /**
      * Committed events from every node, in seq order. A check-in this node did not learn of here may
-     * be newer than what it knows: forget that employee (the next punch reads it afresh).
+     * be newer than what it knows, and a void may have taken away what it knows as the latest: forget
+     * that employee (the next punch reads it afresh).
      */
     observe(events: HubEvent[]): void {
       for (const e of events) {
-        if (e.name !== 'checkin.recorded' || !e.employeeId) continue;
+        if ((e.name !== 'checkin.recorded' && e.name !== 'checkin.voided') || !e.employeeId) continue;
         const known = employees.get(e.employeeId);
         if (known && e.seq > (known.last?.seq ?? 0)) employees.delete(e.employeeId);
       }
