@@ -1,4 +1,4 @@
-import type { PresenceEntry } from '../../shared/schemas.js';
+import type { PresenceAnswer, PresenceEntry } from '../../shared/schemas.js';
 import { cacheKeys, type Cache } from '../cache/index.js';
 import type { Knex } from '../db/knex.js';
 import { NotFoundError } from '../errors.js';
@@ -6,6 +6,7 @@ import { findPresent } from '../repositories/checkins.js';
 import { readHead } from '../repositories/events.js';
 import { existingSiteIds } from '../repositories/sites.js';
 import { createGroupCommitter } from '../groupCommit.js';
+import { expectedAt } from './expected.js';
 
 export type PresenceService = ReturnType<typeof createPresenceService>;
 
@@ -16,10 +17,10 @@ const MAX_SNAPSHOT_GROUP = 1000;
 /**
  * Who is in at a site. Served from the cache; every committed punch, and every change to an employee's
  * name or active flag, invalidates the sites it touches before it is acknowledged, so a read
- * after either always sees it.
+ * after either always sees it. Who is expected and not in is judged by `clock` (tests set it).
  */
-export function createPresenceService(deps: { db: Knex; cache: Cache; longestShiftMs: number }) {
-  const { db, cache, longestShiftMs } = deps;
+export function createPresenceService(deps: { db: Knex; cache: Cache; longestShiftMs: number; clock: () => Date }) {
+  const { db, cache, longestShiftMs, clock } = deps;
 
   const snapshots = createGroupCommitter<string[], PresenceSnapshot>(async (requests) => {
     const wanted = [...new Set(requests.flat())];
@@ -41,14 +42,20 @@ export function createPresenceService(deps: { db: Knex; cache: Cache; longestShi
     return { results };
   }, { maxBatch: MAX_SNAPSHOT_GROUP });
 
+  async function atSite(siteId: string): Promise<PresenceEntry[]> {
+    const present = await cache.getOrLoad(cacheKeys.presence(siteId), async () => {
+      if (!(await existingSiteIds(db, [siteId])).has(siteId)) return undefined;
+      return findPresent(db, siteId, longestShiftMs);
+    });
+    if (!present) throw new NotFoundError('site_not_found', `no site with id ${siteId}`);
+    return present;
+  }
+
   return {
-    async atSite(siteId: string): Promise<PresenceEntry[]> {
-      const present = await cache.getOrLoad(cacheKeys.presence(siteId), async () => {
-        if (!(await existingSiteIds(db, [siteId])).has(siteId)) return undefined;
-        return findPresent(db, siteId, longestShiftMs);
-      });
-      if (!present) throw new NotFoundError('site_not_found', `no site with id ${siteId}`);
-      return present;
+    /** Who is in, and who is expected and not in (someone in since before their shift's window opened is in). */
+    async overview(siteId: string): Promise<PresenceAnswer> {
+      const data = await atSite(siteId);
+      return { data, expected: await expectedAt(db, siteId, new Set(data.map((p) => p.employeeId)), clock()) };
     },
 
     /**

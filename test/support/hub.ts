@@ -47,6 +47,8 @@ export async function startTestHub(opts: {
   admin?: boolean;
   /** Where its log goes: the hub's own logger (silent unless TEST_LOG_LEVEL says otherwise) by default. */
   logger?: Logger;
+  /** What time it is for rules judged at read time (who is expected and not in): the real time by default. */
+  clock?: () => Date;
 }): Promise<TestHub> {
   const config = loadConfig({
     PORT: '0',
@@ -59,7 +61,7 @@ export async function startTestHub(opts: {
   });
   const logger = opts.logger ?? createLogger(config);
   const redis: RedisClients | null = opts.redisUrl ? await connectRedis(opts.redisUrl, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : null;
-  const hub = await startHub({ config, logger, db: opts.db, redis, faults: opts.faults });
+  const hub = await startHub({ config, logger, db: opts.db, redis, faults: opts.faults, clock: opts.clock });
   const token = async (role: Role, sites: string[] = [], more: Partial<TokenCreate> = {}) =>
     (await hub.services.tokens.create({ name: `test ${role}`, role, sites, ...more }, TEST_ADMIN)).token;
   let stopped: Promise<void> | undefined;
@@ -82,14 +84,14 @@ export async function startTestHub(opts: {
 /**
  * A test database (a clone of the migrated template) and one hub over it for the enclosing describe
  * block: made in `before`, after `seed` has filled the database; stopped and dropped in `after`.
- * `env` overrides settings, as for startTestHub.
+ * `env` and `clock` as for startTestHub.
  */
-export function useTestHub(opts: { seed?: (db: Knex) => Promise<void>; env?: Record<string, string> } = {}): { tdb: TestDatabase; hub: TestHub } {
+export function useTestHub(opts: { seed?: (db: Knex) => Promise<void>; env?: Record<string, string>; clock?: () => Date } = {}): { tdb: TestDatabase; hub: TestHub } {
   const ctx = {} as { tdb: TestDatabase; hub: TestHub };
   before(async () => {
     ctx.tdb = await createTestDatabase();
     await opts.seed?.(ctx.tdb.db);
-    ctx.hub = await startTestHub({ db: ctx.tdb.db, env: opts.env });
+    ctx.hub = await startTestHub({ db: ctx.tdb.db, env: opts.env, clock: opts.clock });
   });
   after(async () => {
     await ctx.hub?.stop();

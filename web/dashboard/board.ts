@@ -5,6 +5,8 @@ import type { Api } from '../lib/api.js';
 import { byId, h } from '../lib/dom.js';
 import { clock, startOfLocalDay } from '../lib/time.js';
 import { createChart } from './chart.js';
+import { ExpectedModel, followExpected } from './expected.js';
+import { ExpectedList } from './expectedList.js';
 import { BoardModel, type Step } from './model.js';
 import { PresentList } from './presentList.js';
 
@@ -17,10 +19,10 @@ const REPLAY_QUIET_MS = 1000;
 const number = new Intl.NumberFormat();
 
 /**
- * The live board for the chosen sites: who is in, today's counts and hourly chart in each site's own
- * day, and the latest check-ins. Fed by the shared client library (which resumes by seq and drops
- * repeats); events are queued and applied once per animation frame, the DOM touched only where
- * something changed.
+ * The live board for the chosen sites: who is in, who is expected and not in, today's counts and
+ * hourly chart in each site's own day, and the latest check-ins. Fed by the shared client library
+ * (which resumes by seq and drops repeats); events are queued and applied once per animation frame,
+ * the DOM touched only where something changed.
  */
 export function startBoard(
   root: HTMLElement,
@@ -50,12 +52,40 @@ export function startBoard(
         h('h2', { id: 'present-h' }, 'Who is in'),
         h('div', { id: 'present-scroll', class: 'people', tabindex: '0', role: 'region', 'aria-labelledby': 'present-h' }, h('ol', { id: 'present-list' })),
       ),
+      h(
+        'section',
+        { class: 'expected', 'aria-labelledby': 'expected-h' },
+        h('h2', { id: 'expected-h' }, 'Expected, not in'),
+        h(
+          'div',
+          { id: 'expected-scroll', class: 'waiting', tabindex: '0', role: 'region', 'aria-labelledby': 'expected-h' },
+          h('p', { id: 'expected-none', class: 'none', hidden: true }, 'Nobody expected is missing.'),
+          h('ol', { id: 'expected-list' }),
+        ),
+      ),
     ),
   );
 
   const model = new BoardModel(zone, (siteId) => wantNames(siteId));
   const list = new PresentList(byId('present-scroll'), byId<HTMLOListElement>('present-list'), siteName, zone);
   const chart = createChart(byId('chart'));
+  const expected = new ExpectedModel(sites.map((s) => s.id));
+  const waiting = new ExpectedList(
+    byId<HTMLOListElement>('expected-list'),
+    byId('expected-none'),
+    (w) => (sites.length > 1 ? `${w.shiftName} · ${siteName(w.siteId)}` : w.shiftName),
+    () => expected.skew,
+  );
+  const expectedFeed = followExpected({
+    api,
+    siteIds: sites.map((s) => s.id),
+    onAnswer: (siteId, answer, receivedAt) => {
+      if (stopped) return;
+      expected.answer(siteId, answer.expected, receivedAt);
+      // Their names, for the check-ins they are about to make.
+      queue({ kind: 'names', entries: answer.expected.entries });
+    },
+  });
 
   // ---- the view: once per frame
   const presentCount = byId('present-count');
@@ -80,6 +110,10 @@ export function startBoard(
       text(inCount, number.format(today.in));
       text(outCount, number.format(today.out));
       chart.update(today.hours);
+    }
+    if (expected.changed) {
+      expected.changed = false;
+      waiting.sync(expected.rows());
     }
     if (model.streamChanged) {
       model.streamChanged = false;
@@ -115,7 +149,10 @@ export function startBoard(
     clearTimeout(fallback);
     fallback = undefined;
     const steps = pending.splice(0, STEPS_PER_FRAME);
-    for (const step of steps) model.apply(step);
+    for (const step of steps) {
+      model.apply(step);
+      if (step.kind === 'event') expected.event(step.event);
+    }
     render();
     if (pending.length) schedule();
   };
@@ -162,7 +199,7 @@ export function startBoard(
         after = Number(page.next);
       }
       if (stopped) return;
-      queue({ kind: 'history', checkins });
+      queue({ kind: 'history', checkins, upTo });
     }
   };
 
@@ -194,6 +231,7 @@ export function startBoard(
     socket: { reconnectionDelay: 500, reconnectionDelayMax: 3000 },
     onEvent: (event) => {
       queue({ kind: 'event', event });
+      expectedFeed.event(event);
       if (!catchingUp) return;
       if (event.seq <= catchingUp.target) catchingUp.count++;
       if (event.seq >= catchingUp.target) caughtUp();
@@ -201,6 +239,7 @@ export function startBoard(
     },
     onSubscribed: (ack) => {
       queue({ kind: 'snapshot', presence: ack.presence });
+      expectedFeed.refresh();
       if (!subscribed) {
         subscribed = true;
         connection({ state: 'live', text: 'Live' });
@@ -218,6 +257,7 @@ export function startBoard(
     onReset: (ack) => {
       queue({ kind: 'reset' });
       queue({ kind: 'snapshot', presence: ack.presence });
+      expectedFeed.refresh();
       caughtUp();
       loadHistory(ack.seq).catch(() => connection({ state: 'error', text: 'Live (today’s earlier check-ins could not be loaded)' }));
     },
@@ -249,6 +289,8 @@ export function startBoard(
       if (catchingUp?.quiet) clearTimeout(catchingUp.quiet);
       cancelAnimationFrame(frame);
       clearTimeout(fallback);
+      expectedFeed.stop();
+      waiting.stop();
       client.close();
     },
   };

@@ -10,8 +10,9 @@ export type Step =
   /** The hub no longer had the events this board missed: forget the day's counts and check-ins (a snapshot and history follow). */
   | { kind: 'reset' }
   | { kind: 'snapshot'; presence: Record<string, PresenceEntry[]> }
-  | { kind: 'history'; checkins: Checkin[] }
-  | { kind: 'names'; entries: PresenceEntry[] };
+  /** Today's check-ins as of the subscription's seq (`upTo`): live events bring everything after it. */
+  | { kind: 'history'; checkins: Checkin[]; upTo: number }
+  | { kind: 'names'; entries: Array<Pick<PresenceEntry, 'employeeId' | 'name'>> };
 
 export type Punch = Pick<CheckinRecorded, 'employeeId' | 'siteId' | 'type' | 'occurredAt'> & { seq: number };
 
@@ -62,7 +63,8 @@ export class BoardModel {
           }
         return;
       case 'history':
-        for (const c of step.checkins) this.punched(c);
+        // Voided by then: never counted. Voided since: counted now, and taken back by its checkin.voided event.
+        for (const c of step.checkins) if (!c.voided || c.voided.seq > step.upTo) this.punched(c);
         return;
       case 'names':
         for (const e of step.entries)
@@ -77,6 +79,8 @@ export class BoardModel {
         if (e.name === 'checkin.recorded') {
           this.punched({ ...e.payload, seq: e.seq });
           if (!this.names.has(e.payload.employeeId) && e.payload.siteId) this.unnamed(e.payload.siteId);
+        } else if (e.name === 'checkin.voided') {
+          this.unpunched({ ...e.payload, seq: e.payload.checkinSeq });
         } else if (e.name === 'presence.changed') {
           const p = e.payload;
           const now = this.present.get(p.employeeId);
@@ -100,6 +104,23 @@ export class BoardModel {
       total.out += day.out;
     }
     return total;
+  }
+
+  /** A voided check-in comes off its day's counts and out of the stream. */
+  private unpunched(c: Punch): void {
+    const t = Date.parse(c.occurredAt);
+    const tz = this.zone(c.siteId);
+    const day = this.days.get(`${c.siteId} ${localDay(t, tz)}`);
+    if (day && day[c.type] > 0) {
+      if (c.type === 'in') day.hours[localHour(t, tz)]!--;
+      day[c.type]--;
+      this.countsChanged = true;
+    }
+    const at = this.stream.findIndex((s) => s.seq === c.seq);
+    if (at >= 0) {
+      this.stream.splice(at, 1);
+      this.streamChanged = true;
+    }
   }
 
   private punched(c: Punch): void {

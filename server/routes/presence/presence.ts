@@ -10,7 +10,7 @@ export function presenceRouter(deps: { presence: PresenceService }) {
   router.get('/', async (ctx) => {
     const { siteId } = parse(PresenceQuery, ctx.query);
     authorize(ctx.state.actor, policies.presence, 'read', siteId);
-    ctx.body = { data: await deps.presence.atSite(siteId) };
+    ctx.body = await deps.presence.overview(siteId);
   });
   return router;
 }

@@ -9,6 +9,8 @@ export type Plans = {
   scheduleOf(employee: PlannedEmployee): Schedule | null;
   holiday(siteId: string | null, date: string): boolean;
   onLeave(employeeId: string, date: string): boolean;
+  /** A shift's name, for lists that show it (its id if it is not among the shifts read). */
+  shiftName(shiftId: string): string;
 };
 
 export type PlannedEmployee = { id: string; siteId: string | null; timeZone: string };
@@ -35,5 +37,6 @@ export async function loadPlans(db: Knex, employees: readonly PlannedEmployee[],
     },
     holiday: (siteId, date) => siteId !== null && holidaySet.has(`${siteId}/${date}`),
     onLeave: (employeeId, date) => (leave.get(employeeId) ?? []).some((l) => l.from <= date && date <= l.to),
+    shiftName: (shiftId) => shifts.get(shiftId)?.name ?? shiftId,
   };
 }
