@@ -26,6 +26,7 @@ export function authenticateRequests(deps: { authenticator: Authenticator; corsO
       throw new ForbiddenError('a signed-in change must come from the hub’s own pages or an allowed origin');
     }
     ctx.state.actor = actor;
+    ctx.state.presented = presented;
     ctx.state.who = whoOf(actor, ctx.ip || null, ctx.state.requestId ?? null);
     await next();
   };

@@ -26,6 +26,8 @@ export type Recorder = {
 /** What a node's gauges read when they are scraped. */
 export type GaugeSources = {
   sockets(): { connected: number; subscribed: number };
+  /** Server-Sent Events streams following the event stream. */
+  eventStreams(): number;
   pool(): { inUse: number; waiting: number };
   /** Whether Redis answers; null when the hub runs without Redis. */
   redisUp: (() => Promise<boolean>) | null;
@@ -80,6 +82,14 @@ export function createMetrics(sources: GaugeSources): Metrics {
     registers,
     collect() {
       this.set(sources.sockets().subscribed);
+    },
+  });
+  new Gauge({
+    name: 'hub_event_streams_open',
+    help: 'Server-Sent Events streams following the event stream',
+    registers,
+    collect() {
+      this.set(sources.eventStreams());
     },
   });
   new Gauge({

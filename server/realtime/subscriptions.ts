@@ -6,14 +6,13 @@ import type { EventStream } from '../events/stream.js';
 import type { Recorder } from '../metrics/index.js';
 import type { FeedService } from '../services/feed.js';
 import type { PresenceService } from '../services/presence.js';
+import { replayPages } from '../services/replay.js';
 import { fieldIssues } from '../validate.js';
 import { authorize, policies } from '../policies/index.js';
 import { payloadAndAck } from './args.js';
 import { send } from './delivery.js';
 import { REPLAYING, roomsForFilter } from './rooms.js';
 import type { HubIo } from './server.js';
-
-const REPLAY_PAGE = 500;
 
 /**
  * `subscribe` replaces the socket's filters (none: every event in reach; else the union of its sites
@@ -87,18 +86,17 @@ export function handleSubscriptions(
         const snapshot = await presence.snapshot(sites ?? []);
         if (mine !== generation) return superseded();
         const from = since ?? Math.min(snapshot.seq, upTo);
-        const range = { upTo, sites, employees, within: actor.sites, limit: REPLAY_PAGE };
+        const pages = replayPages(feed.matching, { after: from, upTo, sites, employees, within: actor.sites });
         // The first page before the ack: it finds out whether everything after `since` is still kept.
-        let page = from < upTo ? await feed.matching({ ...range, after: from }) : [];
+        let page = await pages.next();
         if (mine !== generation) return superseded();
         // seq: without `since`, what the snapshot is as of (events after it follow); with it, this node's head.
         ack({ ok: true, seq: since === undefined ? from : upTo, presence: snapshot.presence });
         answered = true;
-        for (;;) {
-          if (page.length) send(io.local.to(socket.id), page, packed);
-          metrics.delivered(page.length, 'replay');
-          if (page.length < REPLAY_PAGE) break;
-          page = await feed.matching({ ...range, after: page.at(-1)!.seq });
+        while (!page.done) {
+          send(io.local.to(socket.id), page.value, packed);
+          metrics.delivered(page.value.length, 'replay');
+          page = await pages.next();
           if (mine !== generation) return;
         }
         // Synchronously: send what was held back, then go live.

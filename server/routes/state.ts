@@ -1,8 +1,9 @@
 import type Router from '@koa/router';
 import type { Actor, Who } from '../auth/actor.js';
+import type { Presented } from '../auth/authenticate.js';
 
-/** What the auth middleware leaves on every authenticated request. */
-export type HubState = { actor: Actor; who: Who; requestId: string };
+/** What the auth middleware leaves on every authenticated request; `presented`, for what is checked again later (a long stream). */
+export type HubState = { actor: Actor; who: Who; presented: Presented; requestId: string };
 
 export type HubRouter = Router<HubState>;
 
