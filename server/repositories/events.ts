@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../events/event.js';
 import type { Scope } from '../auth/actor.js';
 import type { Knex } from '../db/knex.js';
-import { fromRow as checkinFromRow, TABLE as CHECKINS } from './checkins.js';
+import { fromRow as checkinFromRow, TABLE as CHECKINS, type CheckinRow } from './checkins.js';
 
 export const TABLE = 'events';
 export const SEQ_TABLE = 'event_seq';
@@ -10,7 +10,8 @@ export const RETENTION_TABLE = 'event_retention';
 
 /**
  * A checkin.recorded event stores no payload: the check-in row is its payload, joined on seq, so an
- * event read back can never say other than the check-in does. Other events store theirs in `data`.
+ * event read back can never say other than the check-in does. Only what the punch recorded is read,
+ * never its void (a later event of its own). Other events store theirs in `data`.
  */
 const COLUMNS = [
   'e.seq',
@@ -25,6 +26,9 @@ const COLUMNS = [
   'c.type',
   'c.occurred_at',
   'c.recorded_at',
+  'c.reason',
+  'c.location',
+  'c.geofence',
 ];
 
 type EventRow = {
@@ -40,6 +44,9 @@ type EventRow = {
   type: 'in' | 'out';
   occurred_at: Date;
   recorded_at: Date;
+  reason: string | null;
+  location: CheckinRow['location'];
+  geofence: CheckinRow['geofence'];
 };
 
 const fromRow = (r: EventRow): StoredEvent => ({
@@ -58,6 +65,12 @@ const events = (db: Knex) => db(`${TABLE} as e`).leftJoin(`${CHECKINS} as c`, 'c
 export async function readHead(db: Knex | Knex.Transaction): Promise<number> {
   const row = await db(SEQ_TABLE).where({ id: 1 }).first('value');
   return row.value;
+}
+
+/** How far events are pruned: every event at or below it is gone. */
+export async function readPrunedThrough(db: Knex | Knex.Transaction): Promise<number> {
+  const row = await db(RETENTION_TABLE).where({ id: 1 }).first('pruned_through');
+  return Number(row.pruned_through);
 }
 
 /** Events in seq order after some seq, and how far events are pruned, read in one statement (one snapshot). */
