@@ -5,6 +5,7 @@ import helmet from 'koa-helmet';
 import type { Authenticator } from './auth/authenticate.js';
 import { authenticateRequests } from './auth/rest.js';
 import type { Config } from './config.js';
+import type { Sse } from './http/sse.js';
 import type { LimiterFactory } from './limits.js';
 import type { Logger, RepeatLog } from './logger.js';
 import type { Recorder } from './metrics/index.js';
@@ -20,6 +21,7 @@ import { authRouter, loginRouter } from './routes/auth/auth.js';
 import { checkinsRouter } from './routes/checkins/checkins.js';
 import { docsRouter } from './routes/docs/docs.js';
 import { employeesRouter } from './routes/employees/employees.js';
+import { eventsRouter } from './routes/events/events.js';
 import { probesRouter } from './routes/health/health.js';
 import { metricsRouter } from './routes/metrics/metrics.js';
 import { pagesRouter } from './routes/pages/pages.js';
@@ -30,6 +32,8 @@ import { sitesRouter } from './routes/sites/sites.js';
 import type { HubState } from './routes/state.js';
 import { tokensRouter } from './routes/tokens/tokens.js';
 import { usersRouter } from './routes/users/users.js';
+import { webhooksRouter } from './routes/webhooks/webhooks.js';
+import type { FollowService } from './services/follow.js';
 import type { Services } from './services/index.js';
 
 /**
@@ -44,6 +48,8 @@ export function createApp(deps: {
   services: Services;
   authenticator: Authenticator;
   limiter: LimiterFactory;
+  /** The event stream over Server-Sent Events: following the node's stream, and the open responses. */
+  events: { follow: FollowService; sse: Sse };
   /** What requests are recorded on, and the scrape /metrics answers (this node's, or a cluster's sum). */
   metrics: { recorder: Recorder; scrape: () => Promise<string>; contentType: string };
 }): Koa {
@@ -107,11 +113,13 @@ export function createApp(deps: {
     sitesRouter({ sites: services.sites, body }),
     employeesRouter({ employees: services.employees, body }),
     presenceRouter({ presence: services.presence }),
+    eventsRouter(deps.events),
     reportsRouter({ reports: services.reports }),
     scheduleRouter({ schedule: services.schedule, body }),
     authRouter({ sessions: services.sessions, cookie }),
     tokensRouter({ tokens: services.tokens, body }),
     usersRouter({ users: services.users, body }),
+    webhooksRouter({ webhooks: services.webhooks, body }),
     auditRouter({ audit: services.audit }),
   ])
     api.use(router.routes());

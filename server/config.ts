@@ -89,6 +89,22 @@ const schema = z.object({
   SOCKETS_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(500),
   SOCKET_EVENTS_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(20),
   SOCKET_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+  // Server-Sent Events streams (per node): how many one credential may hold open, how often a comment
+  // line goes out so that proxies keep a quiet stream, and how much a slow reader may leave unread
+  // before it is let go (it resumes with Last-Event-ID).
+  // Webhooks: a receiver has WEBHOOK_TIMEOUT_MS to answer; a failure is retried after a backoff doubling
+  // from WEBHOOK_RETRY_BASE_MS up to WEBHOOK_RETRY_MAX_MS (with jitter); an endpoint failing for
+  // WEBHOOK_DISABLE_AFTER_SECONDS is disabled. Due retries are looked for every WEBHOOK_POLL_MS.
+  WEBHOOK_TIMEOUT_MS: ms(100, 120_000, 10_000),
+  WEBHOOK_RETRY_BASE_MS: ms(10, 3_600_000, 5_000),
+  WEBHOOK_RETRY_MAX_MS: ms(10, 86_400_000, 600_000),
+  WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(3 * 86_400),
+  WEBHOOK_POLL_MS: ms(50, 600_000, 5_000),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  WEBHOOK_DELIVERY_LOG_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
+  SSE_STREAMS_PER_TOKEN: z.coerce.number().int().min(1).max(1_000_000).default(10),
+  SSE_HEARTBEAT_MS: ms(100, 600_000, 15_000),
+  SSE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(64 * 1024).max(256 * 1024 * 1024).default(1024 * 1024),
   // Reverse proxies in front of the hub (nginx: 1). The client's address is then the entry they appended
   // to X-Forwarded-For, and X-Forwarded-Proto/Host say how it was reached; 0 trusts no such header.
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),

@@ -12,6 +12,7 @@ import { createAuthenticator } from './auth/authenticate.js';
 import { createJwtVerifier, jwtSettings } from './auth/jwt.js';
 import { createRevocations } from './auth/revocations.js';
 import { createHttpServer } from './http/server.js';
+import { createSse } from './http/sse.js';
 import { limiterFactory } from './limits.js';
 import { createRepeatLog, type Logger } from './logger.js';
 import { clusterScrape } from './metrics/cluster.js';
@@ -23,6 +24,7 @@ import { announcer, attachRealtime, createRealtime, type HubIo, type InterServer
 import { socketCounts } from './realtime/rooms.js';
 import { handleSubscriptions } from './realtime/subscriptions.js';
 import type { RedisClients } from './redis.js';
+import { createFollowService } from './services/follow.js';
 import { createServices, type Services } from './services/index.js';
 import { createRetention } from './services/retention.js';
 
@@ -44,6 +46,8 @@ export async function startHub(deps: {
   /** A worker of a cluster (WORKERS > 1): connections come from the primary, and without Redis the workers link through it. */
   clustered?: boolean;
   faults?: Faults;
+  /** What time it is for rules judged at read time: who is expected and not in (tests set it). */
+  clock?: () => Date;
 }): Promise<Hub> {
   const { config, logger, db, redis } = deps;
   const clustered = deps.clustered ?? false;
@@ -59,13 +63,14 @@ export async function startHub(deps: {
   // The node's own metrics; a cluster's worker answers /metrics with the sum over all workers.
   const metrics = createMetrics({
     sockets: () => socketCounts(io),
+    eventStreams: () => follow.followers(),
     pool: () => poolStats(db),
     redisUp: redis ? () => store.ping().catch(() => false) : null,
   });
   const scrape = clustered ? clusterScrape(metrics.registry) : () => metrics.registry.metrics();
   const cache = createCache(store, config.CACHE_TTL_SECONDS, log, metrics.recorder);
   const limiter = limiterFactory({ redis: redis?.client ?? null, prefix: config.REDIS_PREFIX, cluster: clustered });
-  const services = createServices({ config, db, cache, publisher, revocations, limiter, redisEnabled: redis !== null, metrics: metrics.recorder });
+  const services = createServices({ config, db, cache, publisher, revocations, limiter, redisEnabled: redis !== null, metrics: metrics.recorder, log, clock: deps.clock });
   const jwt = jwtSettings(config);
   const authenticator = createAuthenticator({
     credentials: services.credentials,
@@ -82,6 +87,8 @@ export async function startHub(deps: {
   redis?.sub.on('ready', () => void stream.catchUp());
   stream.subscribe(services.ledger.observe);
   stream.subscribe(createDelivery(io, metrics.recorder));
+  stream.subscribe(services.webhookDispatch.wake);
+  const follow = createFollowService({ db, feed: services.feed, stream, metrics: metrics.recorder });
   await stream.start();
   // Old events are pruned in the background (every node runs it; one prunes at a time).
   const retention = createRetention({
@@ -100,10 +107,16 @@ export async function startHub(deps: {
     log,
     limits: { perToken: config.SOCKETS_PER_TOKEN, perIp: config.SOCKETS_PER_IP, eventsPerSecond: config.SOCKET_EVENTS_PER_SECOND, recheckMs: config.AUTH_CACHE_SECONDS * 1000 },
   });
+  const sse = createSse({
+    authenticator,
+    revocations,
+    log,
+    limits: { perCredential: config.SSE_STREAMS_PER_TOKEN, heartbeatMs: config.SSE_HEARTBEAT_MS, maxBufferedBytes: config.SSE_MAX_BUFFERED_BYTES, recheckMs: config.AUTH_CACHE_SECONDS * 1000 },
+  });
   handleSubscriptions(io, { feed: services.feed, presence: services.presence, stream, log, metrics: metrics.recorder });
   handleKioskCheckins(io, { checkins: services.checkins, log });
   const appMetrics = { recorder: metrics.recorder, scrape, contentType: metrics.registry.contentType };
-  server.on('request', createApp({ config, logger, log, services, authenticator, limiter, metrics: appMetrics }).callback());
+  server.on('request', createApp({ config, logger, log, services, authenticator, limiter, events: { follow, sse }, metrics: appMetrics }).callback());
   attachRealtime(io, server);
 
   // A cluster's worker does not listen: the primary hands it connections (server/boot/cluster.ts).
@@ -114,6 +127,7 @@ export async function startHub(deps: {
     });
   }
   retention.start();
+  services.webhookDispatch.start();
   const port = clustered ? config.PORT : (server.address() as AddressInfo).port;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
 
@@ -125,8 +139,8 @@ export async function startHub(deps: {
     services,
     stream,
     /**
-     * Stop taking work, settle the writes already taken, then let go of sockets and connections:
-     * a connection busy with a request gets up to 5 s to answer it.
+     * Stop taking work, settle the writes already taken, then let go of event streams, sockets and
+     * connections: a connection busy with a request gets up to 5 s to answer it.
      */
     async close() {
       // Probes see it first: /health/ready answers 503 from here on.
@@ -135,7 +149,11 @@ export async function startHub(deps: {
       server.closeIdleConnections();
       await services.ledger.drain();
       await stream.stop();
+      // After the last events were delivered: each client resumes on another node with Last-Event-ID.
+      sse.close();
       await retention.stop();
+      // Leases are given back: another node takes each endpoint on where this one was acknowledged.
+      await services.webhookDispatch.stop();
       sockets.stop();
       io.close();
       for (const deadline = Date.now() + 5000; connections() > 0 && Date.now() < deadline; ) {

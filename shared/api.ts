@@ -38,8 +38,12 @@ import {
   CheckinHeaders,
   CheckinInput,
   CheckinListQuery,
+  CheckinParams,
+  CorrectionInput,
   dataOf,
   ErrorResponse,
+  EventStreamHeaders,
+  EventStreamQuery,
   Id,
   LegacyCreateError,
   LegacyHealthDetail,
@@ -47,10 +51,12 @@ import {
   LegacyRecord,
   LegacyRecordInput,
   pageOf,
-  PresenceEntry,
+  PresenceAnswer,
   PresenceQuery,
   Readiness,
+  VoidInput,
 } from './schemas.js';
+import { CreatedWebhook, DeliveryQuery, PingResult, RedeliverInput, Webhook, WebhookCreate, WebhookDelivery, WebhookParams, WebhookUpdate } from './webhooks.js';
 
 /**
  * The REST contract: every route the hub serves, with the shared schemas it validates and answers
@@ -60,12 +66,14 @@ import {
 
 export const TAGS = {
   'Check-ins': 'Punches from kiosks and offline batches, the check-in log and who is in.',
+  'Live events': 'The committed events as Server-Sent Events, replayed from a seq and then live (Socket.IO on the same port carries them too).',
   Sites: 'Places people work at, each with its time zone.',
   Employees: 'People who punch, their badges and PINs.',
   Reports: 'Daily reports and timesheets, in each site’s time zone.',
   Schedule: 'Shifts and holidays per site, shift assignments and leave per employee: what a day is judged by.',
   'Sign-in': 'Sessions for people; who the caller is.',
   Tokens: 'API tokens for kiosks, dashboards and integrations (admins).',
+  Webhooks: 'Signed POSTs of every committed event to HR and payroll systems, in seq order per endpoint, resumable by seq (admins).',
   Users: 'People who sign in (admins).',
   Audit: 'Every write, who made it and what changed (admins).',
   'Older API': 'The older Attendance API’s routes, in its own shapes.',
@@ -75,7 +83,7 @@ export const TAGS = {
 } as const;
 
 /** Error answers in the `{"error":{code,message,details?}}` envelope, with the codes this route may give. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 429 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 429 | 503;
 
 export type Operation = {
   tag: keyof typeof TAGS;
@@ -174,7 +182,7 @@ export const api = {
     errors: {
       400: '`validation_failed`, `occurred_in_future`, `idempotency_key_mismatch`.',
       401: '`invalid_pin` too.',
-      403: 'The employee or site is out of reach.',
+      403: 'The employee or site is out of reach; `outside_geofence`, `location_required` (a site whose geofence rejects).',
       404: '`unknown_employee`, `unknown_site`, `unknown_badge`.',
       409: '`already_checked_in`, `not_checked_in`, `out_of_sequence`, `employee_inactive`, `site_inactive`, `event_id_conflict`.',
       429: '`pin_attempts_exceeded`, `rate_limited` (with Retry-After).',
@@ -189,6 +197,37 @@ export const api = {
     answers: { 200: json('A result per punch, in the order sent.', dataOf(z.array(BatchItemResult))) },
     errors: { 400: '`validation_failed`: no punches, or more than 1,000.', 403: 'Not for this role.' },
   },
+  'POST /api/v1/checkins/corrections': {
+    tag: 'Check-ins',
+    summary: 'Add a punch on an employee’s behalf, with why (a forgotten check-out)',
+    description:
+      'Judged by the same rules as any punch, on the timeline as it stands (voided punches left out), and stored with its `reason`; dashboards get it as a `checkin.recorded` event, and the audit log as a `correct`. Not held to geofences. A known `eventId` answers the stored check-in with 200.',
+    who: 'Admins; managers, for their sites’ employees.',
+    body: CorrectionInput,
+    answers: { 201: json('Stored.', dataOf(Checkin)), 200: json('Already stored: the stored check-in.', dataOf(Checkin)) },
+    errors: {
+      400: '`validation_failed`, `occurred_in_future`.',
+      403: 'The employee or site is out of reach, or not for this role.',
+      404: '`unknown_employee`, `unknown_site`.',
+      409: '`already_checked_in`, `not_checked_in`, `out_of_sequence`, `employee_inactive`, `site_inactive`, `event_id_conflict`.',
+    },
+  },
+  'POST /api/v1/checkins/{eventId}/void': {
+    tag: 'Check-ins',
+    summary: 'Void a check-in: it stays, marked with who and why',
+    description:
+      'The rules judge the timeline without it in the same transaction: a void that would leave a later punch without its pair (the `in` of a closed session) is refused, `out_of_sequence`; void the later punch first. Presence, reports and timesheets leave it out; dashboards get a `checkin.voided` event (and a `presence.changed` where it was the latest punch); the audit log a `void`.',
+    who: 'Admins; managers, for their sites’ check-ins.',
+    params: CheckinParams,
+    body: VoidInput,
+    answers: { 200: json('The check-in, now with `voided`.', dataOf(Checkin)) },
+    errors: {
+      400: '`validation_failed`: a reason is required.',
+      403: 'Out of reach, or not for this role.',
+      404: '`checkin_not_found`.',
+      409: '`already_voided`, `out_of_sequence`.',
+    },
+  },
   'GET /api/v1/checkins': {
     tag: 'Check-ins',
     summary: 'Check-ins in seq order',
@@ -200,11 +239,35 @@ export const api = {
   },
   'GET /api/v1/presence': {
     tag: 'Check-ins',
-    summary: 'Who is in at a site now, since when',
+    summary: 'Who is in at a site now, since when, and who is expected and not in',
+    description:
+      '`expected` lists the site’s people whose shift has started (not on a holiday or leave) and who have not checked in since its window opened, with how late they are. ' +
+      'It changes as people arrive (their `checkin.recorded` events) and otherwise only at `changesAt`: ask again then rather than on a timer.',
     who: 'Admins; managers and dashboards (their sites).',
     query: PresenceQuery,
-    answers: { 200: json('Who is in.', dataOf(z.array(PresenceEntry))) },
+    answers: { 200: json('Who is in, and who is expected and not in.', PresenceAnswer) },
     errors: { 400: '`validation_failed`.', 403: 'The site is out of reach.' },
+  },
+
+  // Live events.
+  'GET /api/v1/events/stream': {
+    tag: 'Live events',
+    summary: 'Follow the events of the sites in reach (Server-Sent Events)',
+    description:
+      'A `text/event-stream` that does not end. First a `ready` message whose `id` is the seq the stream is placed after: `Last-Event-ID` (what a reconnecting EventSource sends), else `since`, else this node’s head. ' +
+      'Then every matching event after it, replayed from PostgreSQL and then live, in seq order, each once: `id:` its seq, `event:` its name, `data:` the envelope `{"seq","name","siteId","employeeId","payload"}` a socket gets. ' +
+      'A comment line (`: ping`) comes every SSE_HEARTBEAT_MS. The hub ends a stream when it shuts down, when the credential is revoked or expires, and when the reader leaves SSE_MAX_BUFFERED_BYTES unread: reconnect with Last-Event-ID and nothing is missed.',
+    who: 'Admins; managers and dashboards (their sites).',
+    query: EventStreamQuery,
+    headers: EventStreamHeaders,
+    answers: { 200: file('The stream: `ready`, then events, and comment lines between them.', 'text/event-stream') },
+    errors: {
+      400: '`validation_failed`.',
+      403: 'A site out of reach, or not for this role.',
+      404: '`site_not_found`.',
+      410: '`since_pruned` (`details`: `{since, prunedThrough}`): the events after that seq are no longer kept. Start afresh without it.',
+      429: '`too_many_streams`: SSE_STREAMS_PER_TOKEN streams of this credential are open on this node.',
+    },
   },
 
   // Sites.
@@ -500,6 +563,81 @@ export const api = {
     params: TokenParams,
     answers: { 200: json('The revoked token.', dataOf(Token)) },
     errors: { 400: '`validation_failed`.', 403: 'Not for this role.', 404: '`token_not_found`.' },
+  },
+
+  // Webhooks.
+  'POST /api/v1/webhooks': {
+    tag: 'Webhooks',
+    summary: 'Register an endpoint',
+    description:
+      'It is sent every event committed from now on that matches `events` and `sites` (empty: all), one POST each, in seq order: the body is the event envelope a socket gets, `X-Hub-Delivery` its seq, `X-Hub-Event` its name and `X-Hub-Signature` `t=<unix>,v1=<hex HMAC-SHA256 over "<t>.<body>">` with the secret. A 2xx acknowledges it; anything else is retried with backoff, and the endpoint is disabled after WEBHOOK_DISABLE_AFTER_SECONDS of failing. The secret (made up unless given) is in this answer only.',
+    who: ADMINS,
+    body: WebhookCreate,
+    answers: { 201: json('Registered, with its secret.', dataOf(CreatedWebhook)) },
+    errors: { 400: '`validation_failed`: an https:// URL (http:// only on localhost), known event names, a secret of 16+ printable characters.', 403: 'Not for this role.', 404: '`unknown_site`.' },
+  },
+  'GET /api/v1/webhooks': {
+    tag: 'Webhooks',
+    summary: 'List endpoints, without secrets',
+    who: ADMINS,
+    answers: { 200: json('Every endpoint: where it stands (`deliveredThrough`), and whether and why it is failing or disabled.', dataOf(z.array(Webhook))) },
+    errors: { 403: 'Not for this role.' },
+  },
+  'GET /api/v1/webhooks/{id}': {
+    tag: 'Webhooks',
+    summary: 'An endpoint',
+    who: ADMINS,
+    params: WebhookParams,
+    answers: { 200: json('The endpoint.', dataOf(Webhook)) },
+    errors: { 400: '`validation_failed`.', 403: 'Not for this role.', 404: '`webhook_not_found`.' },
+  },
+  'PATCH /api/v1/webhooks/{id}': {
+    tag: 'Webhooks',
+    summary: 'Change an endpoint, or disable or re-enable it',
+    description: '`active: true` re-enables a disabled endpoint: it goes on after the last event its receiver acknowledged.',
+    who: ADMINS,
+    params: WebhookParams,
+    body: WebhookUpdate,
+    answers: { 200: json('The changed endpoint.', dataOf(Webhook)) },
+    errors: { 400: '`validation_failed`.', 403: 'Not for this role.', 404: '`webhook_not_found`, `unknown_site`.' },
+  },
+  'DELETE /api/v1/webhooks/{id}': {
+    tag: 'Webhooks',
+    summary: 'Remove an endpoint and its delivery log',
+    who: ADMINS,
+    params: WebhookParams,
+    answers: { 200: json('The removed endpoint.', dataOf(Webhook)) },
+    errors: { 400: '`validation_failed`.', 403: 'Not for this role.', 404: '`webhook_not_found`.' },
+  },
+  'POST /api/v1/webhooks/{id}/ping': {
+    tag: 'Webhooks',
+    summary: 'Send a signed test ping now',
+    description: 'A `ping` (`{"name":"ping","webhookId","at"}`, `X-Hub-Event: ping`), outside the event order; the answer says how the receiver answered, and the delivery log records it (with no seq).',
+    who: ADMINS,
+    params: WebhookParams,
+    answers: { 200: json('How the receiver answered.', dataOf(PingResult)) },
+    errors: { 400: '`validation_failed`.', 403: 'Not for this role.', 404: '`webhook_not_found`.' },
+  },
+  'GET /api/v1/webhooks/{id}/deliveries': {
+    tag: 'Webhooks',
+    summary: 'Delivery attempts, oldest first',
+    description:
+      'The attempts of the last WEBHOOK_DELIVERY_LOG_DAYS that were not a first-try success (those are recorded as the endpoint’s `deliveredThrough` alone): failures, the retry that succeeded, pings. Each with the seq, the attempt number, and the receiver’s status or the error. Paged by id.',
+    who: ADMINS,
+    params: WebhookParams,
+    query: DeliveryQuery,
+    answers: { 200: json('A page of attempts.', pageOf(WebhookDelivery)) },
+    errors: { 400: '`validation_failed`.', 403: 'Not for this role.', 404: '`webhook_not_found`.' },
+  },
+  'POST /api/v1/webhooks/{id}/redeliver': {
+    tag: 'Webhooks',
+    summary: 'Send again from a seq',
+    description: 'The endpoint goes back to just before `fromSeq`: every matching event from there is sent again, in order.',
+    who: ADMINS,
+    params: WebhookParams,
+    body: RedeliverInput,
+    answers: { 200: json('The endpoint, moved back.', dataOf(Webhook)) },
+    errors: { 400: '`validation_failed`.', 403: 'Not for this role.', 404: '`webhook_not_found`.', 410: '`since_pruned`: events from that seq are no longer kept.' },
   },
 
   // Users.

@@ -1,13 +1,19 @@
-import type { CheckinInput, CheckinRecorded, KioskAck, LegacyRecord, PresenceChange, SubscribeAck, SubscribeRequest } from './schemas.js';
+import type { CheckinInput, CheckinRecorded, CheckinVoided, KioskAck, LegacyRecord, PresenceChange, SubscribeAck, SubscribeRequest } from './schemas.js';
 
 /** The live events and their payloads (shared/schemas.ts). */
 export interface LiveEventPayloads {
   'checkin.recorded': CheckinRecorded;
+  'checkin.voided': CheckinVoided;
   'presence.changed': PresenceChange;
   'record.updated': LegacyRecord;
 }
 
 export type LiveEventName = keyof LiveEventPayloads;
+
+// A key per event: one left out here fails to compile.
+const NAMED: Record<LiveEventName, true> = { 'checkin.recorded': true, 'checkin.voided': true, 'presence.changed': true, 'record.updated': true };
+/** Every event name, for filters (webhooks) that name them. */
+export const LIVE_EVENT_NAMES = Object.keys(NAMED) as [LiveEventName, ...LiveEventName[]];
 
 /**
  * One committed event, the same whether it arrives live or is replayed: its global `seq` (gapless, in
@@ -30,6 +36,7 @@ export type LiveEventOf<K extends LiveEventName> = Extract<LiveEvent, { name: K 
 export interface ServerToClientEvents {
   events: (batch: LiveEvent[]) => void;
   'checkin.recorded': (event: LiveEventOf<'checkin.recorded'>) => void;
+  'checkin.voided': (event: LiveEventOf<'checkin.voided'>) => void;
   'presence.changed': (event: LiveEventOf<'presence.changed'>) => void;
   'record.updated': (event: LiveEventOf<'record.updated'>) => void;
 }

@@ -4,7 +4,7 @@ import { AuditEntry, CreatedToken, Me, SESSION_COOKIE, Token, User } from './aut
 import { BadgeLookup, Employee, Site } from './directory.js';
 import { DailyReportRow, TimesheetRow } from './reports.js';
 import { Assignment, Holiday, Leave, Shift } from './schedule.js';
-import { Checkin, CheckinInput, ErrorResponse, FieldIssue, LegacyRecord, PresenceEntry } from './schemas.js';
+import { Checkin, CheckinInput, ErrorResponse, ExpectedEntry, FieldIssue, LegacyRecord, PresenceEntry } from './schemas.js';
 
 const ERRORS: Record<ErrorStatus, string> = {
   400: 'Bad input; nothing was written. Also `invalid_json`, `incomplete_body`.',
@@ -12,6 +12,7 @@ const ERRORS: Record<ErrorStatus, string> = {
   403: '`forbidden`: the role or sites do not allow it, or a cookie-authenticated change from a foreign origin.',
   404: 'Not found.',
   409: 'Conflicts with what is stored; nothing was written.',
+  410: 'Gone: what was asked for is no longer kept.',
   429: 'Too many; retry after Retry-After.',
   503: '`unavailable`: a dependency is down; retry after Retry-After.',
 };
@@ -31,6 +32,7 @@ const COMPONENTS = {
   Employee,
   BadgeLookup,
   PresenceEntry,
+  ExpectedEntry,
   TimesheetRow,
   DailyReportRow,
   Shift,

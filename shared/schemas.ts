@@ -52,6 +52,17 @@ export const CheckinType = z.enum(['in', 'out']);
 /** What a kiosk may ask for: `toggle` lets the hub decide from the employee's state. */
 export const PunchType = z.enum(['in', 'out', 'toggle']);
 
+/** Where a punch was made, as a phone or tablet reports it: WGS 84 degrees, and how sure it is in metres. */
+export const Location = z.strictObject({
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+  accuracyMeters: z.number().min(0).max(100_000).default(0),
+});
+export type Location = z.infer<typeof Location>;
+
+/** Where a punch stood against its site's geofence: judged only at a site with one (and not for exempt kiosks). */
+export const GeofenceResult = z.enum(['inside', 'outside', 'unknown']);
+
 export const CheckinInput = z
   .strictObject({
     employeeId: Id.optional(),
@@ -62,6 +73,7 @@ export const CheckinInput = z
     deviceId: DeviceId.optional(),
     occurredAt: Instant.optional(),
     eventId: z.uuid().optional(),
+    location: Location.optional(),
   })
   .refine((v) => (v.employeeId === undefined) !== (v.badge === undefined), {
     message: 'give exactly one of employeeId or badge',
@@ -82,6 +94,10 @@ export const CheckinBatchInput = z.strictObject({
 /** A check-in's `Idempotency-Key` header: a retry with the same key answers the stored check-in. */
 export const CheckinHeaders = z.object({ 'idempotency-key': z.string().max(255).optional() });
 
+/** A voided check-in stays, marked: by the checkin.voided event of `seq`, who (an actor id) and why. */
+export const Voided = z.object({ seq: z.number().int().positive(), at: z.string(), by: z.string().nullable(), reason: z.string() });
+export type Voided = z.infer<typeof Voided>;
+
 export const Checkin = z.object({
   seq: z.number().int().positive(),
   eventId: z.uuid(),
@@ -91,8 +107,31 @@ export const Checkin = z.object({
   type: CheckinType,
   occurredAt: z.string(),
   recordedAt: z.string(),
+  /** Why a manager added this punch on the employee's behalf (a correction); absent on punches people made. */
+  reason: z.string().optional(),
+  location: Location.optional(),
+  geofence: GeofenceResult.optional(),
+  /** Present once the check-in was voided; rules, presence and reports leave it out. */
+  voided: Voided.optional(),
 });
 export type Checkin = z.infer<typeof Checkin>;
+
+/** A manager's punch on an employee's behalf (a forgotten check-out): whose, when, and why. */
+export const CorrectionInput = z.strictObject({
+  employeeId: Id,
+  type: CheckinType,
+  occurredAt: Instant,
+  siteId: Id.optional(),
+  reason: Text(500),
+  eventId: z.uuid().optional(),
+});
+export type CorrectionInput = z.infer<typeof CorrectionInput>;
+
+/** Voiding a check-in: it stays, marked, with who and why. */
+export const VoidInput = z.strictObject({ reason: Text(500) });
+export type VoidInput = z.infer<typeof VoidInput>;
+
+export const CheckinParams = z.object({ eventId: z.uuid() });
 
 /**
  * The one error envelope, `{"error":{code,message,details?}}`, of REST answers, batch items and socket
@@ -149,6 +188,34 @@ export const PresenceQuery = z.strictObject({ siteId: Id });
 export const PresenceEntry = z.object({ employeeId: Id, name: z.string(), since: z.string(), seq: z.number().int() });
 export type PresenceEntry = z.infer<typeof PresenceEntry>;
 
+/**
+ * Someone whose shift at the site has started and has not arrived: the run (from `opens`, when a
+ * check-in starts to count for it, to `end`) and how late they are, in whole minutes since `start`.
+ */
+export const ExpectedEntry = z.object({
+  employeeId: Id,
+  name: z.string(),
+  shiftId: Id,
+  shiftName: z.string(),
+  opens: z.string(),
+  start: z.string(),
+  end: z.string(),
+  lateMinutes: z.number().int().min(0),
+});
+export type ExpectedEntry = z.infer<typeof ExpectedEntry>;
+
+/**
+ * Who is expected and not in, as of `asOf` (the hub's clock) with every event up to `seq` in it.
+ * `changesAt`: the next instant the list can change other than by someone arriving (a run starts, a
+ * listed one ends, or at the latest the start of the day after next): ask again then, not before.
+ */
+export const Expected = z.object({ asOf: z.string(), seq: z.number().int().min(0), changesAt: z.string(), entries: z.array(ExpectedEntry) });
+export type Expected = z.infer<typeof Expected>;
+
+/** GET /api/v1/presence: who is in, and who is expected and not in. */
+export const PresenceAnswer = z.object({ data: z.array(PresenceEntry), expected: Expected });
+export type PresenceAnswer = z.infer<typeof PresenceAnswer>;
+
 /** The older Attendance API's daily record, field for field. */
 export const LegacyRecordInput = z.strictObject({
   id: Id,
@@ -193,8 +260,21 @@ export const PresenceChange = z.object({
 });
 export type PresenceChange = z.infer<typeof PresenceChange>;
 
-/** A stored check-in as an event carries it: the REST check-in without its seq, which the event envelope holds. */
-export const CheckinRecorded = Checkin.omit({ seq: true });
+/** A check-in was voided: which (its seq and eventId), what it had recorded, who voided it and why. */
+export const CheckinVoided = z.object({
+  checkinSeq: z.number().int().positive(),
+  eventId: z.uuid(),
+  employeeId: Id,
+  siteId: Id.nullable(),
+  type: CheckinType,
+  occurredAt: z.string(),
+  by: z.string().nullable(),
+  reason: z.string(),
+});
+export type CheckinVoided = z.infer<typeof CheckinVoided>;
+
+/** A stored check-in as an event carries it: the REST check-in without its seq, which the event envelope holds, as recorded (never voided). */
+export const CheckinRecorded = Checkin.omit({ seq: true, voided: true });
 export type CheckinRecorded = z.infer<typeof CheckinRecorded>;
 
 export const SubscribeRequest = z.strictObject({
@@ -210,5 +290,19 @@ export type SubscribeRequest = z.infer<typeof SubscribeRequest>;
 export type SubscribeAck =
   | { ok: true; seq: number; presence: Record<string, PresenceEntry[]> }
   | { ok: false; error: ErrorBody };
+
+/**
+ * GET /api/v1/events/stream: the sites to follow (`sites=S1&sites=S2`; none: every site in reach) and
+ * the last seq the client has. A reconnecting EventSource sends the id of the last event it got as
+ * Last-Event-ID, with the URL it first opened: that header wins over `since`.
+ */
+export const EventStreamQuery = z.strictObject({
+  sites: z
+    .union([Id, z.array(Id).min(1).max(100)])
+    .transform((v) => (Array.isArray(v) ? v : [v]))
+    .optional(),
+  since: Seq.optional(),
+});
+export const EventStreamHeaders = z.object({ 'last-event-id': Seq.optional() });
 
 export type KioskAck = { ok: true; data: Checkin; created: boolean } | { ok: false; error: ErrorBody };

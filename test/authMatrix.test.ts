@@ -7,17 +7,21 @@ import { auditRouter } from '../server/routes/audit/audit.js';
 import { authRouter, loginRouter } from '../server/routes/auth/auth.js';
 import { checkinsRouter } from '../server/routes/checkins/checkins.js';
 import { employeesRouter } from '../server/routes/employees/employees.js';
+import { eventsRouter } from '../server/routes/events/events.js';
 import { presenceRouter } from '../server/routes/presence/presence.js';
 import { reportsRouter } from '../server/routes/reports/reports.js';
+import { scheduleRouter } from '../server/routes/schedule/schedule.js';
 import { sitesRouter } from '../server/routes/sites/sites.js';
 import { tokensRouter } from '../server/routes/tokens/tokens.js';
 import { usersRouter } from '../server/routes/users/users.js';
+import { webhooksRouter } from '../server/routes/webhooks/webhooks.js';
 import type { ClientToServerEvents, LiveEvent, ServerToClientEvents } from '../shared/events.js';
 import type { SubscribeAck, SubscribeRequest } from '../shared/schemas.js';
 import { makeSite } from './support/factories.js';
 import { api, useTestHub } from './support/hub.js';
 import { until } from './support/live.js';
 import { allows, CALLERS, cellsOf, REST, SOCKET, type Caller } from './support/matrix.js';
+import { openStream } from './support/sse.js';
 
 type Res = Awaited<ReturnType<typeof api>>;
 type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -67,6 +71,29 @@ describe('authorization matrix: every role × route and socket event × own / ot
     return id;
   }
   const punched = async (employeeId: string) => (await db()('checkins').where({ employee_id: employeeId })).length > 0;
+  // Nothing listens there (the discard port): deliveries and pings fail, which no cell looks at.
+  const HOOK = 'http://127.0.0.1:9';
+  /** A webhook made by the admin, disabled so that nothing tries to deliver to it meanwhile. */
+  async function hook(): Promise<string> {
+    const made = await asAdmin('POST', '/api/v1/webhooks', { url: `${HOOK}/${fresh('hook')}` });
+    assert.equal(made.status, 201, made.text);
+    assert.equal((await asAdmin('PATCH', `/api/v1/webhooks/${made.body.data.id}`, { active: false })).status, 200);
+    return made.body.data.id;
+  }
+  /** A date no other cell uses (holidays are one per site and date). */
+  const freshDate = () => new Date(Date.UTC(2030, 0, 1) + ++n * 86_400_000).toISOString().slice(0, 10);
+  /** A shift at the site (S1 for no site), made by the admin. */
+  async function shift(site: Site): Promise<string> {
+    const id = fresh('shift');
+    assert.equal((await asAdmin('POST', `/api/v1/sites/${site ?? 'S1'}/shifts`, { id, name: id, start: '09:00', end: '17:00' })).status, 201);
+    return id;
+  }
+  /** An event stream's answer (a refusal's error, or 200); one that opened is closed at once. */
+  const streamed = async (token: string | null, query: string): Promise<Sent> => {
+    const s = await openStream(t.hub, query, { token });
+    s.close();
+    return { res: { status: s.status, body: s.body, text: JSON.stringify(s.body ?? null), headers: s.headers } };
+  };
   const employeeRow = (id: string) => db()('employees').where({ id }).first();
   const sitesOf = async (ids: string[]): Promise<Site[]> => {
     const rows: Array<{ id: string; site_id: Site }> = await db()('employees').whereIn('id', ids).select('id', 'site_id');
@@ -172,6 +199,70 @@ describe('authorization matrix: every role × route and socket event × own / ot
       const item = res.status === 200 ? res.body.data[0] : undefined;
       return { res, answer: item && `item ${item.status === 'rejected' ? item.error.code : item.status}`, took: () => punched(id) };
     },
+    'POST /api/v1/checkins/corrections': async (token, site) => {
+      const id = await employee(site);
+      const res = await call(token, 'POST', '/api/v1/checkins/corrections', { employeeId: id, type: 'in', occurredAt: '2024-03-01T08:00:00Z', reason: 'badge at home' });
+      return { res, took: () => punched(id) };
+    },
+    'POST /api/v1/checkins/:eventId/void': async (token, site) => {
+      const id = await employee(site);
+      const stored = await asAdmin('POST', '/api/v1/checkins', { employeeId: id, type: 'in', occurredAt: '2024-03-01T08:00:00Z' });
+      assert.equal(stored.status, 201, stored.text);
+      const res = await call(token, 'POST', `/api/v1/checkins/${stored.body.data.eventId}/void`, { reason: 'by mistake' });
+      return { res, took: async () => (await db()('checkins').where({ event_id: stored.body.data.eventId }).first()).voided_seq !== null };
+    },
+
+    'GET /api/v1/sites/:id/shifts': async (token, site) => ({ res: await call(token, 'GET', `/api/v1/sites/${site}/shifts`) }),
+    'POST /api/v1/sites/:id/shifts': async (token, site) => {
+      const id = fresh('shift');
+      const res = await call(token, 'POST', `/api/v1/sites/${site}/shifts`, { id, name: id, start: '09:00', end: '17:00' });
+      return { res, took: async () => !!(await db()('shifts').where({ id }).first()) };
+    },
+    'PATCH /api/v1/sites/:id/shifts/:shiftId': async (token, site) => {
+      const id = await shift(site);
+      const name = fresh('name');
+      const res = await call(token, 'PATCH', `/api/v1/sites/${site}/shifts/${id}`, { name });
+      return { res, took: async () => (await db()('shifts').where({ id }).first()).name === name };
+    },
+    'GET /api/v1/sites/:id/holidays': async (token, site) => ({ res: await call(token, 'GET', `/api/v1/sites/${site}/holidays`) }),
+    'POST /api/v1/sites/:id/holidays': async (token, site) => {
+      const date = freshDate();
+      const res = await call(token, 'POST', `/api/v1/sites/${site}/holidays`, { date, name: 'Closed' });
+      return { res, took: async () => !!(await db()('holidays').where({ site_id: site, date }).first()) };
+    },
+    'DELETE /api/v1/sites/:id/holidays/:date': async (token, site) => {
+      const date = freshDate();
+      assert.equal((await asAdmin('POST', `/api/v1/sites/${site}/holidays`, { date, name: 'Closed' })).status, 201);
+      const res = await call(token, 'DELETE', `/api/v1/sites/${site}/holidays/${date}`);
+      return { res, took: async () => !(await db()('holidays').where({ site_id: site, date }).first()) };
+    },
+    'GET /api/v1/employees/:id/shift-assignments': async (token, site) => ({ res: await call(token, 'GET', `/api/v1/employees/${seeded(site)}/shift-assignments`) }),
+    'POST /api/v1/employees/:id/shift-assignments': async (token, site) => {
+      const id = await employee(site);
+      const res = await call(token, 'POST', `/api/v1/employees/${id}/shift-assignments`, { shiftId: await shift(site), from: DAY });
+      return { res, took: async () => !!(await db()('shift_assignments').where({ employee_id: id }).first()) };
+    },
+    'DELETE /api/v1/employees/:id/shift-assignments/:assignmentId': async (token, site) => {
+      const id = await employee(site);
+      // An employee with no site can hold no shift: the row it would remove is one that does not exist.
+      const made = site ? (await asAdmin('POST', `/api/v1/employees/${id}/shift-assignments`, { shiftId: await shift(site), from: DAY })).body.data.id : '1';
+      const res = await call(token, 'DELETE', `/api/v1/employees/${id}/shift-assignments/${made}`);
+      return { res, took: async () => site !== null && !(await db()('shift_assignments').where({ employee_id: id }).first()) };
+    },
+    'GET /api/v1/employees/:id/leave': async (token, site) => ({ res: await call(token, 'GET', `/api/v1/employees/${seeded(site)}/leave`) }),
+    'POST /api/v1/employees/:id/leave': async (token, site) => {
+      const id = await employee(site);
+      const res = await call(token, 'POST', `/api/v1/employees/${id}/leave`, { kind: 'vacation', from: DAY, to: DAY });
+      return { res, took: async () => !!(await db()('leave').where({ employee_id: id }).first()) };
+    },
+    'DELETE /api/v1/employees/:id/leave/:leaveId': async (token, site) => {
+      const id = await employee(site);
+      const made = await asAdmin('POST', `/api/v1/employees/${id}/leave`, { kind: 'sick', from: DAY, to: DAY });
+      assert.equal(made.status, 201, made.text);
+      const res = await call(token, 'DELETE', `/api/v1/employees/${id}/leave/${made.body.data.id}`);
+      return { res, took: async () => !(await db()('leave').where({ employee_id: id }).first()) };
+    },
+
     'GET /api/v1/checkins': async (token, site) => {
       const res = await call(token, 'GET', `/api/v1/checkins?limit=1000${site ? `&siteId=${site}` : ''}`);
       return { res, shows: res.body?.data?.map((c: { siteId: Site }) => c.siteId) };
@@ -184,6 +275,8 @@ describe('authorization matrix: every role × route and socket event × own / ot
       const res = await call(token, 'GET', `/api/v1/presence?siteId=${site}`);
       return { res, shows: Array.isArray(res.body?.data) ? await sitesOf(res.body.data.map((p: { employeeId: string }) => p.employeeId)) : undefined };
     },
+    'GET /api/v1/events/stream': (token, site) => streamed(token, `?sites=${site}`),
+    'GET /api/v1/events/stream · no filter': (token) => streamed(token, ''),
 
     'POST /api/v1/attendance/create': async (token, site) => {
       const id = await employee(site);
@@ -219,6 +312,32 @@ describe('authorization matrix: every role × route and socket event × own / ot
       return { res: await call(token, 'PATCH', `/api/v1/users/${userId}`, { name }), took: async () => (await db()('users').where({ id: userId }).first()).name === name };
     },
     'GET /api/v1/audit': async (token) => ({ res: await call(token, 'GET', '/api/v1/audit') }),
+
+    'POST /api/v1/webhooks': async (token) => {
+      const url = `${HOOK}/${fresh('made')}`;
+      const res = await call(token, 'POST', '/api/v1/webhooks', { url });
+      return { res, took: async () => !!(await db()('webhooks').where({ url }).first()) };
+    },
+    'GET /api/v1/webhooks': async (token) => ({ res: await call(token, 'GET', '/api/v1/webhooks') }),
+    'GET /api/v1/webhooks/:id': async (token) => ({ res: await call(token, 'GET', `/api/v1/webhooks/${await hook()}`) }),
+    'PATCH /api/v1/webhooks/:id': async (token) => {
+      const id = await hook();
+      const url = `${HOOK}/${fresh('moved')}`;
+      return { res: await call(token, 'PATCH', `/api/v1/webhooks/${id}`, { url }), took: async () => (await db()('webhooks').where({ id }).first()).url === url };
+    },
+    'DELETE /api/v1/webhooks/:id': async (token) => {
+      const id = await hook();
+      return { res: await call(token, 'DELETE', `/api/v1/webhooks/${id}`), took: async () => !(await db()('webhooks').where({ id }).first()) };
+    },
+    'POST /api/v1/webhooks/:id/ping': async (token) => {
+      const id = await hook();
+      return { res: await call(token, 'POST', `/api/v1/webhooks/${id}/ping`), took: async () => !!(await db()('webhook_deliveries').where({ webhook_id: id }).first()) };
+    },
+    'GET /api/v1/webhooks/:id/deliveries': async (token) => ({ res: await call(token, 'GET', `/api/v1/webhooks/${await hook()}/deliveries`) }),
+    'POST /api/v1/webhooks/:id/redeliver': async (token) => {
+      const id = await hook();
+      return { res: await call(token, 'POST', `/api/v1/webhooks/${id}/redeliver`, { fromSeq: 1 }), took: async () => Number((await db()('webhooks').where({ id }).first()).delivered_through) === 0 };
+    },
 
     'GET /api/v1/auth/me': async (token) => ({ res: await call(token, 'GET', '/api/v1/auth/me') }),
     'POST /api/v1/auth/logout': async (token) => ({ res: await call(token, 'POST', '/api/v1/auth/logout') }),
@@ -293,10 +412,13 @@ describe('authorization matrix: every role × route and socket event × own / ot
       sitesRouter({ sites: none, body }),
       employeesRouter({ employees: none, body }),
       presenceRouter({ presence: none }),
+      eventsRouter({ follow: none, sse: none }),
       reportsRouter({ reports: none }),
+      scheduleRouter({ schedule: none, body }),
       authRouter({ sessions: none, cookie }),
       tokensRouter({ tokens: none, body }),
       usersRouter({ users: none, body }),
+      webhooksRouter({ webhooks: none, body }),
       auditRouter({ audit: none }),
     ];
     const mounted = routers.flatMap((r) => r.stack.filter((l) => l.methods.length).map((l) => `${l.methods.at(-1)} ${l.path}`));

@@ -8,6 +8,8 @@ import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { makeEmployee, makeSite } from './support/factories.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { makeUser, session } from './support/signin.js';
+import { firstMessage } from './support/sse.js';
+import { startReceiver } from './support/receiver.js';
 
 type Answer = { description: string; content?: Record<string, { schema: object }> };
 type OperationDoc = { operationId: string; responses: Record<string, Answer>; security?: object[] };
@@ -188,12 +190,13 @@ describe('OpenAPI document and /apidocs', () => {
       if (as !== 'nobody' && !headers.cookie) headers.authorization = `Bearer ${as === 'admin' ? hub.adminToken : tokens[as]}`;
       if (opts.body !== undefined) headers['content-type'] = 'application/json';
       const res = await fetch(hub.url + url, { method, headers, body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) });
-      const text = await res.text();
+      const type = res.headers.get('content-type')?.split(';')[0]!.trim();
+      // An event stream does not end: its first message is what is checked, and the rest is left unread.
+      const text = type === 'text/event-stream' ? await firstMessage(res) : await res.text();
       const status = String(res.status);
       const answer = op.responses[status] ?? (res.status >= 400 ? op.responses.default : undefined);
       assert.ok(answer, `${key} answered ${status}, which it does not document: ${text.slice(0, 300)}`);
       const documented = op.responses[status] ? status : 'default';
-      const type = res.headers.get('content-type')?.split(';')[0]!.trim();
       if (!answer.content) {
         assert.equal(text, '', `${key} ${status} documents no body`);
       } else {
@@ -240,11 +243,38 @@ describe('OpenAPI document and /apidocs', () => {
       const batch = await call('POST /api/v1/checkins/batch', '/api/v1/checkins/batch', { body: { punches: [{ employeeId: 'E1', type: 'out' }, { employeeId: 'E1', type: 'nope' }] }, as: 'kiosk' });
       assert.deepEqual(batch.body.data.map((r: { status: string }) => r.status), ['created', 'rejected']);
       assert.equal((await call('POST /api/v1/checkins/batch', '/api/v1/checkins/batch', { body: { punches: [] } })).status, 400);
+      const correct = 'POST /api/v1/checkins/corrections';
+      const added = await call(correct, '/api/v1/checkins/corrections', { body: { employeeId: 'E1', type: 'in', occurredAt: '2024-03-01T08:00:00Z', reason: 'forgot' }, as: 'manager' });
+      assert.equal(added.status, 201);
+      assert.equal((await call(correct, '/api/v1/checkins/corrections', { body: { employeeId: 'E1', type: 'in', occurredAt: '2024-03-01T08:00:00Z' } })).status, 400);
+      assert.equal((await call(correct, '/api/v1/checkins/corrections', { body: { employeeId: 'E1', type: 'in', occurredAt: '2024-03-01T09:00:00Z', reason: 'x' } })).body.error.code, 'already_checked_in');
+      assert.equal((await call(correct, '/api/v1/checkins/corrections', { body: { employeeId: 'E1', type: 'out', occurredAt: '2024-03-01T17:00:00Z', reason: 'x' }, as: 'kiosk' })).status, 403);
+      const voiding = 'POST /api/v1/checkins/{eventId}/void';
+      assert.equal((await call(voiding, `/api/v1/checkins/${added.body.data.eventId}/void`, { body: { reason: 'wrong day' }, as: 'manager' })).body.data.voided.reason, 'wrong day');
+      assert.equal((await call(voiding, `/api/v1/checkins/${added.body.data.eventId}/void`, { body: { reason: 'again' } })).body.error.code, 'already_voided');
+      assert.equal((await call(voiding, `/api/v1/checkins/${randomUUID()}/void`, { body: { reason: 'x' } })).body.error.code, 'checkin_not_found');
+      assert.equal((await call(voiding, `/api/v1/checkins/${added.body.data.eventId}/void`, { body: {} })).status, 400);
       const list = await call('GET /api/v1/checkins', '/api/v1/checkins?siteId=S1&limit=1', { as: 'dashboard' });
       assert.equal(list.body.next, String(list.body.data[0].seq));
       assert.equal((await call('GET /api/v1/checkins', '/api/v1/checkins?siteId=S2', { as: 'dashboard' })).status, 403);
       assert.deepEqual((await call('GET /api/v1/presence', '/api/v1/presence?siteId=S1', { as: 'dashboard' })).body.data, []);
       assert.equal((await call('GET /api/v1/presence', '/api/v1/presence')).status, 400);
+    });
+
+    it('the event stream', async () => {
+      const stream = 'GET /api/v1/events/stream';
+      const opened = await call(stream, '/api/v1/events/stream?sites=S1', { as: 'dashboard' });
+      assert.match(opened.text, /^id: (\d+)\nevent: ready\ndata: \{"seq":\1\}\n\n$/);
+      assert.equal((await call(stream, '/api/v1/events/stream?since=x')).status, 400);
+      assert.equal((await call(stream, '/api/v1/events/stream?sites=S2', { as: 'dashboard' })).status, 403);
+      assert.equal((await call(stream, '/api/v1/events/stream?sites=S9')).body.error.code, 'site_not_found');
+      // As if the first event had been pruned (test/sse.test.ts prunes for real).
+      await tdb.db('event_retention').where({ id: 1 }).update({ pruned_through: 1 });
+      try {
+        assert.equal((await call(stream, '/api/v1/events/stream?since=0')).body.error.code, 'since_pruned');
+      } finally {
+        await tdb.db('event_retention').where({ id: 1 }).update({ pruned_through: 0 });
+      }
     });
 
     it('sites', async () => {
@@ -374,6 +404,32 @@ describe('OpenAPI document and /apidocs', () => {
       const audit = await call('GET /api/v1/audit', '/api/v1/audit?entity=user');
       assert.ok(audit.body.data.length >= 2);
       assert.equal((await call('GET /api/v1/audit', '/api/v1/audit', { as: 'dashboard' })).status, 403);
+    });
+
+    it('webhooks', async () => {
+      const receiver = await startReceiver();
+      try {
+        const made = await call('POST /api/v1/webhooks', '/api/v1/webhooks', { body: { url: receiver.url, events: ['checkin.recorded'], sites: ['S1'] } });
+        assert.match(made.body.data.secret, /^whsec_/);
+        const id = made.body.data.id;
+        assert.equal((await call('POST /api/v1/webhooks', '/api/v1/webhooks', { body: { url: 'http://example.com/' } })).status, 400);
+        assert.equal((await call('POST /api/v1/webhooks', '/api/v1/webhooks', { body: { url: receiver.url, sites: ['S9'] } })).body.error.code, 'unknown_site');
+        assert.equal((await call('GET /api/v1/webhooks', '/api/v1/webhooks')).body.data.length, 1);
+        assert.equal((await call('GET /api/v1/webhooks', '/api/v1/webhooks', { as: 'manager' })).status, 403);
+        assert.equal((await call('GET /api/v1/webhooks/{id}', `/api/v1/webhooks/${id}`)).body.data.url, receiver.url);
+        assert.equal((await call('GET /api/v1/webhooks/{id}', `/api/v1/webhooks/${randomUUID()}`)).body.error.code, 'webhook_not_found');
+        assert.equal((await call('PATCH /api/v1/webhooks/{id}', `/api/v1/webhooks/${id}`, { body: { active: false } })).body.data.disabledReason, 'disabled by an admin');
+        assert.equal((await call('PATCH /api/v1/webhooks/{id}', `/api/v1/webhooks/${id}`, { body: {} })).status, 400);
+        assert.equal((await call('POST /api/v1/webhooks/{id}/ping', `/api/v1/webhooks/${id}/ping`)).body.data.status, 204);
+        assert.equal((await call('GET /api/v1/webhooks/{id}/deliveries', `/api/v1/webhooks/${id}/deliveries`)).body.data[0].event, 'ping');
+        assert.equal((await call('GET /api/v1/webhooks/{id}/deliveries', `/api/v1/webhooks/${id}/deliveries?limit=0`)).status, 400);
+        assert.equal((await call('POST /api/v1/webhooks/{id}/redeliver', `/api/v1/webhooks/${id}/redeliver`, { body: { fromSeq: 1 } })).body.data.deliveredThrough, 0);
+        assert.equal((await call('POST /api/v1/webhooks/{id}/redeliver', `/api/v1/webhooks/${id}/redeliver`, { body: { fromSeq: 0 } })).status, 400);
+        assert.equal((await call('DELETE /api/v1/webhooks/{id}', `/api/v1/webhooks/${id}`)).body.data.id, id);
+        assert.equal((await call('DELETE /api/v1/webhooks/{id}', `/api/v1/webhooks/${id}`)).status, 404);
+      } finally {
+        await receiver.close();
+      }
     });
 
     it('pages (built or not) and their assets', async () => {

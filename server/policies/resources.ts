@@ -21,8 +21,10 @@ export const employees: Policy<'list' | 'read' | 'create' | 'update' | 'badge'> 
   badge: ['admin', 'manager', 'kiosk'],
 };
 
-export const checkins: Policy<'punch' | 'list'> = {
+export const checkins: Policy<'punch' | 'correct' | 'list'> = {
   punch: ['admin', 'manager', 'kiosk'],
+  /** Punches on an employee's behalf with a reason, and voids. */
+  correct: ['admin', 'manager'],
   list: ['admin', 'manager', 'dashboard'],
 };
 
@@ -39,6 +41,7 @@ export const records: Policy<'create' | 'read'> = { create: ['admin', 'manager']
 export const events: Policy<'subscribe'> = { subscribe: ['admin', 'manager', 'dashboard'] };
 
 export const tokens: Policy<'manage'> = { manage: ['admin'] };
+export const webhooks: Policy<'manage'> = { manage: ['admin'] };
 export const users: Policy<'manage'> = { manage: ['admin'] };
 export const audit: Policy<'read'> = { read: ['admin'] };
 

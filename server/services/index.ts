@@ -2,6 +2,7 @@ import type { Cache } from '../cache/index.js';
 import type { Config } from '../config.js';
 import type { Knex } from '../db/knex.js';
 import type { LimiterFactory } from '../limits.js';
+import type { RepeatLog } from '../logger.js';
 import type { Recorder } from '../metrics/index.js';
 import type { Revocations } from '../auth/revocations.js';
 import type { Publisher } from '../events/publisher.js';
@@ -21,6 +22,8 @@ import { createSessionService } from './sessions.js';
 import { createSiteService } from './sites.js';
 import { createTokenService } from './tokens.js';
 import { createUserService } from './users.js';
+import { createDispatcher } from './webhooks/dispatcher.js';
+import { createWebhookService } from './webhooks/index.js';
 
 export type Services = ReturnType<typeof createServices>;
 
@@ -34,6 +37,9 @@ export function createServices(deps: {
   redisEnabled: boolean;
   limiter: LimiterFactory;
   metrics: Recorder;
+  log: RepeatLog;
+  /** What time it is for rules judged at read time (tests set it). */
+  clock?: () => Date;
 }) {
   const longestShiftMs = deps.config.LONGEST_SHIFT_HOURS * 3600_000;
   const pins = createPinChecker({
@@ -42,12 +48,32 @@ export function createServices(deps: {
     windowSeconds: deps.config.PIN_ATTEMPTS_WINDOW_SECONDS,
   });
   const ledger = createLedger({ ...deps, longestShiftMs });
+  const feed = createFeedService(deps);
+  const { config } = deps;
+  const webhookDispatch = createDispatcher({
+    db: deps.db,
+    feed,
+    log: deps.log,
+    settings: {
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: config.WEBHOOK_RETRY_MAX_MS,
+      disableAfterMs: config.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
+      pollMs: config.WEBHOOK_POLL_MS,
+      // A lease outlives the longest send, so its holder never loses it mid-delivery unless it died.
+      leaseMs: config.WEBHOOK_TIMEOUT_MS * 3,
+      concurrency: config.WEBHOOK_CONCURRENCY,
+      logDays: config.WEBHOOK_DELIVERY_LOG_DAYS,
+    },
+  });
   return {
     ledger,
     checkins: createCheckinService({ ...deps, ledger, pins }),
     records: createRecordService({ ...deps, ledger }),
-    feed: createFeedService(deps),
-    presence: createPresenceService({ ...deps, longestShiftMs }),
+    feed,
+    webhookDispatch,
+    webhooks: createWebhookService({ db: deps.db, timeoutMs: config.WEBHOOK_TIMEOUT_MS, wake: webhookDispatch.changed }),
+    presence: createPresenceService({ ...deps, longestShiftMs, clock: deps.clock ?? (() => new Date()) }),
     health: createHealthService(deps),
     reports: createReportService({ ...deps, longestShiftMs }),
     sites: createSiteService(deps),

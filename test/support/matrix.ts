@@ -87,12 +87,43 @@ export const REST = {
     dashboard: F,
     nobody: U,
   },
+  // Corrections (issue 17): "managers" add punches with a reason and void them, for their sites.
+  'POST /api/v1/checkins/corrections': { subject: 'employee', admin: '201', manager: ['201', F, F], kiosk: F, dashboard: F, nobody: U },
+  'POST /api/v1/checkins/:eventId/void': { subject: 'employee', admin: '200', manager: ['200', F, F], kiosk: F, dashboard: F, nobody: U },
   // Kiosks punch; reading the check-in log is not "the badge look-up it needs".
   'GET /api/v1/checkins': { subject: 'filter', admin: '200', manager: ['200', F, '200'], kiosk: F, dashboard: ['200', F, '200'], nobody: U },
   // An employee filter is narrowed to what is in reach, as a subscribe's is (the spec: no event
   // "through an employee filter"), so it answers 200 showing nothing of an employee out of reach.
   'GET /api/v1/checkins · ?employeeId=': { subject: 'employee', admin: '200', manager: '200', kiosk: F, dashboard: '200', nobody: U },
   'GET /api/v1/presence': { subject: 'site', admin: '200', manager: ['200', F], kiosk: F, dashboard: ['200', F], nobody: U },
+  // The event stream over HTTP: whoever may subscribe a socket (SOCKET below), to the same sites.
+  'GET /api/v1/events/stream': { subject: 'site', admin: '200', manager: ['200', F], kiosk: F, dashboard: ['200', F], nobody: U },
+  'GET /api/v1/events/stream · no filter': { admin: '200', manager: '200', kiosk: F, dashboard: '200', nobody: U },
+
+  // Shifts, holidays, assignments and leave: "for admins and the site's managers".
+  'GET /api/v1/sites/:id/shifts': { subject: 'site', admin: '200', manager: ['200', F], kiosk: F, dashboard: F, nobody: U },
+  'POST /api/v1/sites/:id/shifts': { subject: 'site', admin: '201', manager: ['201', F], kiosk: F, dashboard: F, nobody: U },
+  'PATCH /api/v1/sites/:id/shifts/:shiftId': { subject: 'site', admin: '200', manager: ['200', F], kiosk: F, dashboard: F, nobody: U },
+  'GET /api/v1/sites/:id/holidays': { subject: 'site', admin: '200', manager: ['200', F], kiosk: F, dashboard: F, nobody: U },
+  'POST /api/v1/sites/:id/holidays': { subject: 'site', admin: '201', manager: ['201', F], kiosk: F, dashboard: F, nobody: U },
+  'DELETE /api/v1/sites/:id/holidays/:date': { subject: 'site', admin: '200', manager: ['200', F], kiosk: F, dashboard: F, nobody: U },
+  'GET /api/v1/employees/:id/shift-assignments': { subject: 'employee', admin: '200', manager: ['200', F, F], kiosk: F, dashboard: F, nobody: U },
+  // An employee with no site has no site's shift to work: refused for what it is, not for who asks.
+  'POST /api/v1/employees/:id/shift-assignments': {
+    subject: 'employee',
+    admin: ['201', '201', '409 shift_at_other_site'],
+    manager: ['201', F, F],
+    kiosk: F,
+    dashboard: F,
+    nobody: U,
+  },
+  'DELETE /api/v1/employees/:id/shift-assignments/:assignmentId': {
+    subject: 'employee',
+    admin: ['200', '200', '404 assignment_not_found'],
+    manager: ['200', F, F], kiosk: F, dashboard: F, nobody: U },
+  'GET /api/v1/employees/:id/leave': { subject: 'employee', admin: '200', manager: ['200', F, F], kiosk: F, dashboard: F, nobody: U },
+  'POST /api/v1/employees/:id/leave': { subject: 'employee', admin: '201', manager: ['201', F, F], kiosk: F, dashboard: F, nobody: U },
+  'DELETE /api/v1/employees/:id/leave/:leaveId': { subject: 'employee', admin: '200', manager: ['200', F, F], kiosk: F, dashboard: F, nobody: U },
 
   // The older API: "the same credentials (admin and manager)", with a manager held to its sites' employees.
   'POST /api/v1/attendance/create': { subject: 'employee', admin: '200', manager: ['200', F_OLD, F_OLD], kiosk: F_OLD, dashboard: F_OLD, nobody: U },
@@ -108,6 +139,15 @@ export const REST = {
   'GET /api/v1/users/:id': ADMIN_ONLY('200'),
   'PATCH /api/v1/users/:id': ADMIN_ONLY('200'),
   'GET /api/v1/audit': ADMIN_ONLY('200'),
+  // Webhooks push every site's events to another system: admins only (issue 18).
+  'POST /api/v1/webhooks': ADMIN_ONLY('201'),
+  'GET /api/v1/webhooks': ADMIN_ONLY('200'),
+  'GET /api/v1/webhooks/:id': ADMIN_ONLY('200'),
+  'PATCH /api/v1/webhooks/:id': ADMIN_ONLY('200'),
+  'DELETE /api/v1/webhooks/:id': ADMIN_ONLY('200'),
+  'POST /api/v1/webhooks/:id/ping': ADMIN_ONLY('200'),
+  'GET /api/v1/webhooks/:id/deliveries': ADMIN_ONLY('200'),
+  'POST /api/v1/webhooks/:id/redeliver': ADMIN_ONLY('200'),
 
   // Anyone authenticated may ask who it is and sign out (for a token there is nothing to end).
   'GET /api/v1/auth/me': { ...EVERYONE('200'), nobody: U },
