@@ -87,7 +87,7 @@ export async function startHub(deps: {
   redis?.sub.on('ready', () => void stream.catchUp());
   stream.subscribe(services.ledger.observe);
   stream.subscribe(createDelivery(io, metrics.recorder));
-  stream.subscribe(services.webhookDispatch.wake);
+  stream.subscribe(services.webhookDispatch.observe);
   const follow = createFollowService({ db, feed: services.feed, stream, metrics: metrics.recorder });
   await stream.start();
   // Old events are pruned in the background (every node runs it; one prunes at a time).

@@ -101,13 +101,17 @@ export async function listWebhooks(db: Knex): Promise<Webhook[]> {
 
 export type WebhookChange = { url?: string; events?: string[]; sites?: string[]; secret?: string; active?: boolean };
 
-/** Re-enabling starts afresh: due now, no failure counted; disabling by hand says so. */
+/**
+ * Re-enabling starts afresh: due now, no failure counted; disabling by hand says so. Any change takes
+ * the lease away: the node delivering stops at its next acknowledgement, and the endpoint is claimed
+ * again with what it is now.
+ */
 export async function updateWebhook(trx: Knex.Transaction, id: string, c: WebhookChange): Promise<Webhook | undefined> {
   const enable = c.active === true ? { attempts: 0, failing_since: null, next_attempt_at: trx.fn.now(), disabled_at: null, disabled_reason: null } : {};
   const disable = c.active === false ? { disabled_at: trx.raw('coalesce(disabled_at, now())'), disabled_reason: trx.raw(`coalesce(disabled_reason, 'disabled by an admin')`) } : {};
   const [row] = await trx(TABLE)
     .where({ id })
-    .update({ ...c, ...enable, ...disable, updated_at: trx.fn.now() })
+    .update({ ...c, ...enable, ...disable, lease_owner: null, lease_until: null, updated_at: trx.fn.now() })
     .returning(COLUMNS);
   return row && fromRow(row);
 }
@@ -117,11 +121,11 @@ export async function deleteWebhook(trx: Knex.Transaction, id: string): Promise<
   return row && fromRow(row);
 }
 
-/** Deliver again from a seq: the endpoint's position moves back to just before it, and it is due now. */
+/** Deliver again from a seq: the endpoint's position moves back to just before it, it is due now, and whoever was delivering stops (its lease is gone). */
 export async function rewindWebhook(trx: Knex.Transaction, id: string, fromSeq: number): Promise<Webhook | undefined> {
   const [row] = await trx(TABLE)
     .where({ id })
-    .update({ delivered_through: fromSeq - 1, attempts: 0, failing_since: null, next_attempt_at: trx.fn.now(), updated_at: trx.fn.now() })
+    .update({ delivered_through: fromSeq - 1, attempts: 0, failing_since: null, next_attempt_at: trx.fn.now(), lease_owner: null, lease_until: null, updated_at: trx.fn.now() })
     .returning(COLUMNS);
   return row && fromRow(row);
 }
@@ -147,21 +151,27 @@ export async function claimDue(db: Knex, q: { owner: string; leaseMs: number; sk
 }
 
 /**
- * Record that the receiver acknowledged through `seq` (or that nothing up to it matched), renewing
- * the lease. Only the lease's holder may: false means this node lost it, and must stop.
+ * Record, for each endpoint, that its receiver acknowledged through `through` (or that nothing up to
+ * it matched), renewing the lease; only where this node still holds it. Answers the ids it moved: one
+ * missing lost its lease, and its delivery must stop. One statement for every endpoint whose
+ * acknowledgement came in meanwhile (the dispatcher batches them).
+ *
+ * Committed without waiting for the WAL flush (synchronous_commit off for this transaction alone): a
+ * flush per delivered event would compete with every check-in's commit. The write is visible at once,
+ * so a node that dies resends nothing acknowledged; only a crash of PostgreSQL itself can lose the last
+ * fraction of a second of positions, and those events are then sent again (same seq).
  */
-export async function advance(db: Knex, q: { id: string; owner: string; through: number; leaseMs: number }): Promise<boolean> {
-  const n = await db(TABLE)
-    .where({ id: q.id, lease_owner: q.owner })
-    .andWhere('lease_until', '>', db.raw('clock_timestamp()'))
-    .update({
-      delivered_through: db.raw('greatest(delivered_through, ?)', [q.through]),
-      attempts: 0,
-      failing_since: null,
-      last_error: null,
-      lease_until: db.raw(`clock_timestamp() + ? * interval '1 millisecond'`, [q.leaseMs]),
-    });
-  return n === 1;
+export async function advance(db: Knex, q: { owner: string; leaseMs: number; rows: Array<{ id: string; through: number }> }): Promise<Set<string>> {
+  // One statement, its own transaction: set_config(…, true) lasts until that transaction's commit.
+  const { rows } = await db.raw(
+    `UPDATE ${TABLE} w SET delivered_through = greatest(w.delivered_through, v.through), attempts = 0, failing_since = NULL, last_error = NULL,
+       lease_until = clock_timestamp() + :leaseMs * interval '1 millisecond'
+     FROM jsonb_to_recordset(:rows::jsonb) AS v(id uuid, through bigint), (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed(setting)
+     WHERE w.id = v.id AND w.active AND w.lease_owner = :owner AND w.lease_until > clock_timestamp()
+     RETURNING w.id`,
+    { owner: q.owner, leaseMs: q.leaseMs, rows: JSON.stringify(q.rows) },
+  );
+  return new Set((rows as Array<{ id: string }>).map((r) => r.id));
 }
 
 /**

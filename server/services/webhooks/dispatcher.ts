@@ -26,6 +26,16 @@ export type DispatchSettings = {
 export type Dispatcher = ReturnType<typeof createDispatcher>;
 
 const PAGE = 100;
+// The latest events this node's stream handed over, for endpoints close behind: read from memory, not PostgreSQL.
+const RECENT_MAX = 20_000;
+// Acknowledgements are written together: those that come in within this window (or while a write is
+// in flight) share one statement. Each endpoint waits for its own before it sends its next event, so a
+// longer window costs every event that much latency; a write per acknowledgement costs the database
+// (and this node) a round trip per delivered event.
+const POSITION_WINDOW_MS = 2;
+// An endpoint that has caught up keeps its lease this long for what comes next: under a steady flow
+// of events it is delivered to without being claimed and given back for each one.
+const LINGER_MS = 1000;
 const PRUNE_BATCH = 1000;
 
 /**
@@ -47,6 +57,55 @@ export function createDispatcher(deps: { db: Knex; feed: Pick<FeedService, 'head
   // Whether any endpoint is active, as of the last poll (or a change on this node): with none, a commit
   // costs the database nothing here.
   let anyActive = true;
+  type Pending = { id: string; through: number; resolve: (held: boolean) => void; reject: (err: unknown) => void };
+  let pending: Pending[] = [];
+  let writing = false;
+  let window: NodeJS.Timeout | undefined;
+  const writePositions = async () => {
+    window = undefined;
+    const batch = pending;
+    pending = [];
+    writing = true;
+    try {
+      const moved = await advance(db, { owner, leaseMs: settings.leaseMs, rows: batch.map(({ id, through }) => ({ id, through })) });
+      for (const p of batch) p.resolve(moved.has(p.id));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    } finally {
+      writing = false;
+      // What came in during the write has waited long enough: it goes now.
+      if (pending.length) void writePositions();
+    }
+  };
+  /** Whether the position was written (this node still holds the lease). */
+  const record = (id: string, through: number): Promise<boolean> =>
+    new Promise((resolve, reject) => {
+      pending.push({ id, through, resolve, reject });
+      if (!writing && !window) window = setTimeout(() => void writePositions(), POSITION_WINDOW_MS);
+    });
+
+  // A contiguous run of the latest committed events (the stream hands them over in seq order, each once).
+  let recent: HubEvent[] = [];
+  /** The events after `through`, up to `limit`, if memory holds all of them from there (else null: read PostgreSQL). */
+  const fromMemory = (through: number, limit: number): HubEvent[] | null => {
+    const first = recent[0]?.seq;
+    if (first === undefined || through < first - 1) return null;
+    return recent.slice(through - first + 1, through - first + 1 + limit);
+  };
+  const matches = (endpoint: Endpoint, event: HubEvent) =>
+    (!endpoint.sites.length || (event.siteId !== null && endpoint.sites.includes(event.siteId))) && (!endpoint.events.length || endpoint.events.includes(event.name));
+
+  // Resolved (and replaced) whenever events are committed: endpoints that caught up wait on it.
+  let announce!: () => void;
+  let committed = new Promise<void>((resolve) => (announce = resolve));
+  const signalCommit = () => {
+    announce();
+    committed = new Promise<void>((resolve) => (announce = resolve));
+  };
+  const nextCommit = (ms: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([committed, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+  };
 
   /** Claim due endpoints until none is left or this node is busy enough; a wake-up meanwhile claims again after. */
   function wake(): Promise<void> {
@@ -83,21 +142,30 @@ export function createDispatcher(deps: { db: Knex; feed: Pick<FeedService, 'head
     const ids = { id: endpoint.id, owner };
     let through = endpoint.deliveredThrough;
     let attempt = endpoint.attempts + 1;
+    let caughtUpAt: number | null = null;
     try {
       for (;;) {
         if (stopping.signal.aborted) return;
-        const head = await feed.head();
-        if (through >= head) return;
+        // Close behind, the events come from memory; further back (or on a node that just started), from PostgreSQL.
+        const cached = fromMemory(through, PAGE);
+        const head = cached ? through + cached.length : await feed.head();
+        if (through >= head) {
+          caughtUpAt ??= Date.now();
+          if (Date.now() - caughtUpAt >= LINGER_MS) return;
+          await nextCommit(LINGER_MS - (Date.now() - caughtUpAt));
+          continue;
+        }
+        caughtUpAt = null;
         let page: HubEvent[];
         try {
-          page = await feed.matching({ after: through, upTo: head, sites: endpoint.sites.length ? endpoint.sites : undefined, within: 'all', limit: PAGE });
+          page = cached ?? (await feed.matching({ after: through, upTo: head, sites: endpoint.sites.length ? endpoint.sites : undefined, within: 'all', limit: PAGE }));
         } catch (err) {
           if (!(err instanceof SincePrunedError)) throw err;
           await disable(db, { ...ids, reason: `events after seq ${through} were pruned before they were delivered: redeliver from a seq still kept, or re-enable to go on after them` });
           return;
         }
         for (const event of page) {
-          if (endpoint.events.length && !endpoint.events.includes(event.name)) continue;
+          if (!matches(endpoint, event)) continue;
           const body = JSON.stringify(event);
           const outcome = await send(endpoint, { event: event.name, delivery: String(event.seq), body }, { timeoutMs: settings.timeoutMs, abort: stopping.signal });
           // A send cut short by shutdown is no failure of the receiver's: the next holder sends it again.
@@ -109,14 +177,14 @@ export function createDispatcher(deps: { db: Knex; feed: Pick<FeedService, 'head
             await failed(db, { ...ids, error: outcome.error!, delayMs, disableAfterMs: settings.disableAfterMs });
             return;
           }
-          if (!(await advance(db, { ...ids, through: event.seq, leaseMs: settings.leaseMs }))) return;
+          if (!(await record(endpoint.id, event.seq))) return;
           through = event.seq;
           attempt = 1;
         }
         // Nothing more of this page was the endpoint's: its position moves past it (past the head on the last page).
-        const reached = page.length < PAGE ? head : page.at(-1)!.seq;
+        const reached = cached ? head : page.length < PAGE ? head : page.at(-1)!.seq;
         if (reached > through) {
-          if (!(await advance(db, { ...ids, through: reached, leaseMs: settings.leaseMs }))) return;
+          if (!(await record(endpoint.id, reached))) return;
           through = reached;
         }
       }
@@ -135,8 +203,14 @@ export function createDispatcher(deps: { db: Knex; feed: Pick<FeedService, 'head
 
   return {
     owner,
-    /** New events were committed: deliver them now rather than at the next poll. */
-    wake: () => void wake(),
+    /** Committed events, every one in seq order (the node's event stream): deliver them now rather than at the next poll. */
+    observe(events: HubEvent[]) {
+      if (events.length && recent.length && events[0]!.seq !== recent.at(-1)!.seq + 1) recent = [];
+      recent.push(...events);
+      if (recent.length > RECENT_MAX) recent = recent.slice(recent.length - RECENT_MAX / 2);
+      signalCommit();
+      void wake();
+    },
     /** An endpoint was created, re-enabled or rewound on this node: look now. */
     changed() {
       anyActive = true;
@@ -151,6 +225,7 @@ export function createDispatcher(deps: { db: Knex; feed: Pick<FeedService, 'head
     async stop() {
       clearInterval(timer);
       stopping.abort();
+      signalCommit();
       await claiming;
       await Promise.all(running.values());
     },
