@@ -10,7 +10,7 @@ import type { LimiterFactory } from './limits.js';
 import type { Logger, RepeatLog } from './logger.js';
 import type { Recorder } from './metrics/index.js';
 import { errorHandler } from './middleware/errors.js';
-import { jsonBody } from './middleware/jsonBody.js';
+import { requestBody } from './middleware/body.js';
 import { rateLimiters } from './middleware/rateLimit.js';
 import { requestId } from './middleware/requestId.js';
 import { requestLog } from './middleware/requestLog.js';
@@ -18,6 +18,7 @@ import { requestMetrics } from './middleware/requestMetrics.js';
 import { attendanceRouter, healthRouter } from './routes/attendance/attendance.js';
 import { auditRouter } from './routes/audit/audit.js';
 import { authRouter, loginRouter } from './routes/auth/auth.js';
+import { bulkRouter } from './routes/bulk/bulk.js';
 import { checkinsRouter } from './routes/checkins/checkins.js';
 import { docsRouter } from './routes/docs/docs.js';
 import { employeesRouter } from './routes/employees/employees.js';
@@ -92,7 +93,9 @@ export function createApp(deps: {
   app.use(cors({ origin: (ctx) => (allowed.has(ctx.get('Origin')) ? ctx.get('Origin') : ''), credentials: true, exposeHeaders: ['X-Request-Id', 'Retry-After'] }));
   app.use(limits.ip());
 
-  const body = jsonBody({ limitBytes: config.BODY_LIMIT_BYTES, timeoutMs: config.BODY_TIMEOUT_MS });
+  const bodyLimits = { limitBytes: config.BODY_LIMIT_BYTES, timeoutMs: config.BODY_TIMEOUT_MS };
+  const body = requestBody('json', bodyLimits);
+  const csvBody = requestBody('csv', bodyLimits);
   const cookie = { secure: config.SESSION_COOKIE_SECURE };
   // Open to anyone: the screens' HTML and assets (with a CSP of their own; the data they fetch is
   // not open), the API's documentation, the health checks, and signing in.
@@ -120,6 +123,7 @@ export function createApp(deps: {
     tokensRouter({ tokens: services.tokens, body }),
     usersRouter({ users: services.users, body }),
     webhooksRouter({ webhooks: services.webhooks, body }),
+    bulkRouter({ imports: services.imports, checkins: services.checkins, reports: services.reports, csvBody }),
     auditRouter({ audit: services.audit }),
   ])
     api.use(router.routes());

@@ -56,6 +56,7 @@ import {
   Readiness,
   VoidInput,
 } from './schemas.js';
+import { AttendanceExportQuery, CheckinExportQuery, EMPLOYEE_IMPORT_COLUMNS, ImportQuery, ImportResult, MAX_IMPORT_ROWS } from './bulk.js';
 import { CreatedWebhook, DeliveryQuery, PingResult, RedeliverInput, Webhook, WebhookCreate, WebhookDelivery, WebhookParams, WebhookUpdate } from './webhooks.js';
 
 /**
@@ -73,6 +74,7 @@ export const TAGS = {
   Schedule: 'Shifts and holidays per site, shift assignments and leave per employee: what a day is judged by.',
   'Sign-in': 'Sessions for people; who the caller is.',
   Tokens: 'API tokens for kiosks, dashboards and integrations (admins).',
+  Bulk: 'Employees in from CSV (with a dry run, all or nothing); check-ins and daily attendance out, streamed.',
   Webhooks: 'Signed POSTs of every committed event to HR and payroll systems, in seq order per endpoint, resumable by seq (admins).',
   Users: 'People who sign in (admins).',
   Audit: 'Every write, who made it and what changed (admins).',
@@ -83,7 +85,7 @@ export const TAGS = {
 } as const;
 
 /** Error answers in the `{"error":{code,message,details?}}` envelope, with the codes this route may give. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 429 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 422 | 429 | 503;
 
 export type Operation = {
   tag: keyof typeof TAGS;
@@ -97,6 +99,8 @@ export type Operation = {
   query?: ZodObjectInput;
   headers?: ZodObjectInput;
   body?: z.ZodType;
+  /** The body's media type: JSON unless said. */
+  bodyType?: string;
   /** The route's own answers, by status. */
   answers: Record<number, ZodOpenApiResponseObject>;
   errors?: Partial<Record<ErrorStatus, string>>;
@@ -563,6 +567,46 @@ export const api = {
     params: TokenParams,
     answers: { 200: json('The revoked token.', dataOf(Token)) },
     errors: { 400: '`validation_failed`.', 403: 'Not for this role.', 404: '`token_not_found`.' },
+  },
+
+  // Bulk.
+  'POST /api/v1/imports/employees': {
+    tag: 'Bulk',
+    summary: 'Create and change employees from a CSV file, all or nothing',
+    description:
+      `A header row naming \`id\` and any of ${EMPLOYEE_IMPORT_COLUMNS.filter((c) => c !== 'id').map((c) => `\`${c}\``).join(', ')}, then one employee a row (at most ${MAX_IMPORT_ROWS.toLocaleString('en-US')}). ` +
+      'A new id creates the employee (a name is required); a known one changes the fields its row fills; an empty cell leaves that field as it is (so PINs are set for some rows and left for others). ' +
+      'Every row is judged first: with any problem, the answer is 422 `import_invalid` listing every problem with its line and column, and nothing is written. `dryRun=true` stops there even without problems, answering what would be done. Otherwise everything is written in one transaction and audited.',
+    who: 'Admins; managers, for their sites’ employees.',
+    query: ImportQuery,
+    body: z.string().meta({ description: 'The CSV file (UTF-8, comma-separated, a header row).' }),
+    bodyType: 'text/csv',
+    answers: { 200: json('Written, or (dry run) what would be.', dataOf(ImportResult)) },
+    errors: {
+      400: '`invalid_csv` (not CSV, or a header without `id` or with unknown columns), `too_many_rows`, `validation_failed` (the query).',
+      403: 'Not for this role.',
+      409: '`import_conflict`, `site_inactive`: something changed while it was being written.',
+      422: '`import_invalid`, with `details.problems`: `[{line, id, column, code, message}]`.',
+    },
+  },
+  'GET /api/v1/exports/checkins': {
+    tag: 'Bulk',
+    summary: 'Check-ins of a date range, streamed (CSV or JSON)',
+    description:
+      'Every check-in whose date in its site’s time zone (its employee’s site’s without one; UTC without either) lies in from..to, at most a year, in seq order, from the sites in reach (or the one named); voided ones included, with `voided`. CSV with `Accept: text/csv` or `format=csv`.',
+    who: 'Admins; managers and dashboards (their sites).',
+    query: CheckinExportQuery,
+    answers: { 200: { description: 'The check-ins.', content: { 'application/json': { schema: dataOf(z.array(Checkin)) }, 'text/csv': { schema: z.string() } } } },
+    errors: { 400: '`validation_failed`, `range_too_large`.', 403: 'A site out of reach, or not for this role.' },
+  },
+  'GET /api/v1/exports/attendance': {
+    tag: 'Bulk',
+    summary: 'Daily attendance of a date range, streamed (CSV or JSON)',
+    description: 'The daily report of each day from..to (at most a year), one day after another: the same rows and columns as `GET /api/v1/reports/daily`.',
+    who: 'Admins; managers, at their sites.',
+    query: AttendanceExportQuery,
+    answers: { 200: { description: 'The rows.', content: { 'application/json': { schema: dataOf(z.array(DailyReportRow)) }, 'text/csv': { schema: z.string() } } } },
+    errors: { 400: '`validation_failed`, `range_too_large`.', 403: 'A site out of reach, or not for this role.', 404: '`site_not_found`.' },
   },
 
   // Webhooks.

@@ -13,6 +13,7 @@ const ERRORS: Record<ErrorStatus, string> = {
   404: 'Not found.',
   409: 'Conflicts with what is stored; nothing was written.',
   410: 'Gone: what was asked for is no longer kept.',
+  422: 'Well-formed, but its content breaks the rules; nothing was written.',
   429: 'Too many; retry after Retry-After.',
   503: '`unavailable`: a dependency is down; retry after Retry-After.',
 };
@@ -75,7 +76,7 @@ function operation(method: string, path: string, op: Operation): ZodOpenApiOpera
     description: [op.description, access].filter(Boolean).join('\n\n'),
     ...(op.open ? { security: [] } : {}),
     requestParams: Object.fromEntries(Object.entries({ path: op.params, query: op.query, header: op.headers }).filter(([, schema]) => schema)),
-    ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),
+    ...(op.body ? { requestBody: { required: true, content: { [op.bodyType ?? 'application/json']: { schema: op.body } } } } : {}),
     responses,
   };
 }

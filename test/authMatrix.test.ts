@@ -5,6 +5,7 @@ import { hashSecret } from '../server/crypto.js';
 import { attendanceRouter, healthRouter } from '../server/routes/attendance/attendance.js';
 import { auditRouter } from '../server/routes/audit/audit.js';
 import { authRouter, loginRouter } from '../server/routes/auth/auth.js';
+import { bulkRouter } from '../server/routes/bulk/bulk.js';
 import { checkinsRouter } from '../server/routes/checkins/checkins.js';
 import { employeesRouter } from '../server/routes/employees/employees.js';
 import { eventsRouter } from '../server/routes/events/events.js';
@@ -313,6 +314,23 @@ describe('authorization matrix: every role × route and socket event × own / ot
     },
     'GET /api/v1/audit': async (token) => ({ res: await call(token, 'GET', '/api/v1/audit') }),
 
+    'POST /api/v1/imports/employees': async (token, site) => {
+      const id = fresh('imported');
+      const res = await api(t.hub, 'POST', '/api/v1/imports/employees', `id,name,siteId\n${id},${id},${site ?? ''}\n`, {
+        'content-type': 'text/csv',
+        authorization: token ? `Bearer ${token}` : '',
+      });
+      return { res, took: async () => !!(await employeeRow(id)) };
+    },
+    'GET /api/v1/exports/checkins': async (token, site) => {
+      // Yesterday to tomorrow (UTC dates): the check-ins the set-up made today, at every site, whatever its zone.
+      const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+      const res = await call(token, 'GET', `/api/v1/exports/checkins?from=${day(-1)}&to=${day(1)}${site ? `&siteId=${site}` : ''}&format=json`);
+      if (res.status === 200 && !site) assert.ok(res.body.data.length > 0, 'the export shows the check-ins in reach');
+      return { res, shows: res.body?.data?.map((c: { siteId: Site }) => c.siteId) };
+    },
+    'GET /api/v1/exports/attendance': async (token, site) => ({ res: await call(token, 'GET', `/api/v1/exports/attendance?siteId=${site}&from=${DAY}&to=${DAY}`) }),
+
     'POST /api/v1/webhooks': async (token) => {
       const url = `${HOOK}/${fresh('made')}`;
       const res = await call(token, 'POST', '/api/v1/webhooks', { url });
@@ -419,6 +437,7 @@ describe('authorization matrix: every role × route and socket event × own / ot
       tokensRouter({ tokens: none, body }),
       usersRouter({ users: none, body }),
       webhooksRouter({ webhooks: none, body }),
+      bulkRouter({ imports: none, checkins: none, reports: none, csvBody: body }),
       auditRouter({ audit: none }),
     ];
     const mounted = routers.flatMap((r) => r.stack.filter((l) => l.methods.length).map((l) => `${l.methods.at(-1)} ${l.path}`));

@@ -188,7 +188,7 @@ describe('OpenAPI document and /apidocs', () => {
       const as = opts.as ?? 'admin';
       const headers: Record<string, string> = { ...opts.headers };
       if (as !== 'nobody' && !headers.cookie) headers.authorization = `Bearer ${as === 'admin' ? hub.adminToken : tokens[as]}`;
-      if (opts.body !== undefined) headers['content-type'] = 'application/json';
+      if (opts.body !== undefined) headers['content-type'] ??= 'application/json';
       const res = await fetch(hub.url + url, { method, headers, body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) });
       const type = res.headers.get('content-type')?.split(';')[0]!.trim();
       // An event stream does not end: its first message is what is checked, and the rest is left unread.
@@ -325,6 +325,31 @@ describe('OpenAPI document and /apidocs', () => {
       const timesheet = 'GET /api/v1/employees/{id}/timesheet';
       assert.equal((await call(timesheet, `/api/v1/employees/E1/timesheet?from=${today}&to=${today}`)).body.data.length, 1);
       assert.equal((await call(timesheet, `/api/v1/employees/E1/timesheet?from=${today}`)).status, 400);
+    });
+
+    it('bulk: an employee import and the exports', async () => {
+      const imports = 'POST /api/v1/imports/employees';
+      const csv = { 'content-type': 'text/csv' };
+      assert.deepEqual((await call(imports, '/api/v1/imports/employees?dryRun=true', { body: 'id,name,siteId\nI1,Imported,S1\n', headers: csv })).body.data, {
+        dryRun: true,
+        rows: 1,
+        created: 1,
+        updated: 0,
+        unchanged: 0,
+      });
+      assert.equal((await call(imports, '/api/v1/imports/employees', { body: 'id,name,siteId\nI1,Imported,S1\n', headers: csv, as: 'manager' })).body.data.created, 1);
+      assert.equal((await call(imports, '/api/v1/imports/employees', { body: 'id,name,siteId\nI2,,S1\n', headers: csv })).body.error.code, 'import_invalid');
+      assert.equal((await call(imports, '/api/v1/imports/employees', { body: 'id,nope\nI3,x\n', headers: csv })).body.error.code, 'invalid_csv');
+      assert.equal((await call(imports, '/api/v1/imports/employees', { body: 'id\nI3\n', headers: csv, as: 'kiosk' })).status, 403);
+      const checkins = 'GET /api/v1/exports/checkins';
+      assert.ok(Array.isArray((await call(checkins, `/api/v1/exports/checkins?from=${today}&to=${today}`)).body.data));
+      assert.match((await call(checkins, `/api/v1/exports/checkins?from=${today}&to=${today}&format=csv`, { as: 'dashboard' })).text, /^seq,eventId,/);
+      assert.equal((await call(checkins, `/api/v1/exports/checkins?siteId=S2&from=${today}&to=${today}`, { as: 'dashboard' })).status, 403);
+      assert.equal((await call(checkins, `/api/v1/exports/checkins?from=2020-01-01&to=${today}`)).status, 400);
+      const attendance = 'GET /api/v1/exports/attendance';
+      assert.ok(Array.isArray((await call(attendance, `/api/v1/exports/attendance?siteId=S1&from=${today}&to=${today}`, { as: 'manager' })).body.data));
+      assert.match((await call(attendance, `/api/v1/exports/attendance?siteId=S1&from=${today}&to=${today}`, { headers: { accept: 'text/csv' } })).text, /^employeeId,name,date,/);
+      assert.equal((await call(attendance, `/api/v1/exports/attendance?siteId=S9&from=${today}&to=${today}`)).status, 404);
     });
 
     it('shifts, assignments, holidays and leave', async () => {

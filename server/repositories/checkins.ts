@@ -55,10 +55,52 @@ export async function listCheckins(db: Knex, q: CheckinListQuery, sites: Scope):
   return { data, next: rows.length > q.limit ? String(data.at(-1)!.seq) : null };
 }
 
+/**
+ * Check-ins whose date, in their site's zone (their employee's site's without one; UTC without
+ * either), falls in from..to, in seq order, a page at a time: at the sites in reach (those at no site:
+ * admins only), or one of them.
+ */
+export async function* exportCheckins(db: Knex, q: { from: string; to: string; siteId?: string; scope: Scope; pageSize: number }): AsyncGenerator<Checkin> {
+  // Zones are at most 14 hours from UTC: a day either side bounds the instants, so the index on occurred_at serves.
+  const lo = new Date(Date.parse(`${q.from}T00:00:00Z`) - 86_400_000);
+  const hi = new Date(Date.parse(`${q.to}T00:00:00Z`) + 2 * 86_400_000);
+  for (let after = 0; ; ) {
+    const query = db(`${TABLE} as c`)
+      .join('employees as e', 'e.id', 'c.employee_id')
+      .leftJoin('sites as s', 's.id', 'c.site_id')
+      .leftJoin('sites as es', 'es.id', 'e.site_id')
+      .where('c.seq', '>', after)
+      .andWhere('c.occurred_at', '>=', lo)
+      .andWhere('c.occurred_at', '<', hi)
+      .andWhereRaw(`(c.occurred_at AT TIME ZONE coalesce(s.time_zone, es.time_zone, 'UTC'))::date BETWEEN ?::date AND ?::date`, [q.from, q.to])
+      .orderBy('c.seq')
+      .limit(q.pageSize)
+      .select(COLUMNS.map((c) => `c.${c}`));
+    if (q.scope !== 'all') query.whereIn('c.site_id', [...q.scope]);
+    if (q.siteId) query.andWhere('c.site_id', q.siteId);
+    const rows = (await query).map(fromRow);
+    yield* rows;
+    if (rows.length < q.pageSize) return;
+    after = rows.at(-1)!.seq;
+  }
+}
+
 /** One check-in by its eventId, voided or not. */
 export async function findCheckin(db: Knex, eventId: string): Promise<Checkin | undefined> {
   const row = await db(TABLE).where({ event_id: eventId }).first(COLUMNS);
   return row && fromRow(row);
+}
+
+/** The sites of these employees' latest punches: where presence may list them. */
+export async function latestPunchSites(db: Knex, employeeIds: string[]): Promise<Set<string>> {
+  if (!employeeIds.length) return new Set();
+  const rows = await db(TABLE)
+    .distinctOn('employee_id')
+    .whereIn('employee_id', employeeIds)
+    .whereNull('voided_seq')
+    .orderBy([{ column: 'employee_id' }, { column: 'occurred_at', order: 'desc' }, { column: 'seq', order: 'desc' }])
+    .select('employee_id', 'site_id');
+  return new Set(rows.flatMap((r: { site_id: string | null }) => (r.site_id ? [r.site_id] : [])));
 }
 
 /** The site of an employee's latest punch (by occurredAt), where presence can list them; null if none. */

@@ -33,7 +33,7 @@ const fromRow = (r: EmployeeRow): Employee => ({
 });
 
 export type BadgeHolder = { id: string; name: string; siteId: string | null; active: boolean; pinHash: string | null };
-export type NewEmployee = { id: string; name: string; siteId?: string; badge?: string; pinHash?: string };
+export type NewEmployee = { id: string; name: string; siteId?: string; badge?: string; pinHash?: string; active?: boolean };
 export type EmployeeChange = { name?: string; siteId?: string | null; badge?: string | null; pinHash?: string | null; active?: boolean };
 /** Why a write was refused: the service turns these into 409s. */
 export type EmployeeConflict = 'id_taken' | 'badge_taken';
@@ -41,7 +41,7 @@ export type EmployeeConflict = 'id_taken' | 'badge_taken';
 export async function insertEmployee(db: Knex | Knex.Transaction, e: NewEmployee): Promise<Employee | EmployeeConflict> {
   try {
     const [row] = await db(TABLE)
-      .insert({ id: e.id, name: e.name, site_id: e.siteId ?? null, badge: e.badge ?? null, pin_hash: e.pinHash ?? null })
+      .insert({ id: e.id, name: e.name, site_id: e.siteId ?? null, badge: e.badge ?? null, pin_hash: e.pinHash ?? null, active: e.active ?? true })
       .onConflict('id')
       .ignore()
       .returning(COLUMNS);
@@ -54,6 +54,20 @@ export async function insertEmployee(db: Knex | Knex.Transaction, e: NewEmployee
 export async function findEmployee(db: Knex | Knex.Transaction, id: string): Promise<Employee | undefined> {
   const row = await db(TABLE).where({ id }).first(COLUMNS);
   return row && fromRow(row);
+}
+
+/** The employees with these ids, by id, with whether each has a PIN (never the hash). */
+export async function findEmployees(db: Knex | Knex.Transaction, ids: string[]): Promise<Map<string, Employee>> {
+  if (!ids.length) return new Map();
+  const rows = await db(TABLE).whereIn('id', ids).select(COLUMNS);
+  return new Map(rows.map((r: EmployeeRow) => [r.id, fromRow(r)]));
+}
+
+/** Who holds each of these badges: badge → employee id. */
+export async function findBadgeHolders(db: Knex | Knex.Transaction, badges: string[]): Promise<Map<string, string>> {
+  if (!badges.length) return new Map();
+  const rows = await db(TABLE).whereIn('badge', badges).select('id', 'badge');
+  return new Map(rows.map((r: { id: string; badge: string }) => [r.badge, r.id]));
 }
 
 /** For badge check-in at a kiosk: who holds the badge, and the PIN hash to verify. */

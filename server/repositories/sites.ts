@@ -27,6 +27,13 @@ export async function existingSiteIds(db: Knex | Knex.Transaction, ids: string[]
   return new Set(rows.map((r) => r.id));
 }
 
+/** Whether each of these sites is active, for those that exist. */
+export async function siteStates(db: Knex | Knex.Transaction, ids: string[]): Promise<Map<string, boolean>> {
+  if (!ids.length) return new Map();
+  const rows = await db(TABLE).whereIn('id', ids).select('id', 'active');
+  return new Map(rows.map((r: { id: string; active: boolean }) => [r.id, r.active]));
+}
+
 /** The new site, or undefined when the id is taken (ON CONFLICT: a race with the same id is no error). */
 export async function insertSite(db: Knex | Knex.Transaction, s: SiteCreate): Promise<Site | undefined> {
   const [row] = await db(TABLE).insert({ id: s.id, name: s.name, time_zone: s.timeZone, geofence: s.geofence ? JSON.stringify(s.geofence) : null }).onConflict('id').ignore().returning(COLUMNS);

@@ -11,7 +11,8 @@ import {
 } from '../../shared/schemas.js';
 import type { Knex } from '../db/knex.js';
 import { AppError, NotFoundError, toAppError, ValidationError } from '../errors.js';
-import { findCheckin, listCheckins } from '../repositories/checkins.js';
+import { exportCheckins, findCheckin, listCheckins } from '../repositories/checkins.js';
+import { MAX_EXPORT_DAYS, type CheckinExportQuery } from '../../shared/bulk.js';
 import type { Actor, Role, Scope, Who } from '../auth/actor.js';
 import { requireReach } from '../policies/index.js';
 import { findEmployeeByBadge, findPinHolder } from '../repositories/employees.js';
@@ -23,6 +24,7 @@ import type { PinChecker } from './pin.js';
 
 export type { PunchResult as CheckinResult };
 const MAX_FUTURE_MS = 5 * 60_000;
+const EXPORT_PAGE = 1000;
 // A PIN check is an scrypt hash on libuv's thread pool (four threads by default): a batch takes half,
 // leaving the rest to live kiosks, file and DNS work.
 const BATCH_PIN_CHECKS_AT_ONCE = 2;
@@ -180,6 +182,15 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
       const [result] = await ledger.submit([{ void: { eventId, employeeId: stored.employeeId, occurredAt: stored.occurredAt, reason: input.reason }, ...by }]);
       if (result instanceof Error) throw result;
       return (result as { voided: Checkin }).voided;
+    },
+
+    /** Check-ins of a date range, voided ones marked, for an export: streamed in seq order from the sites in reach. */
+    export(query: CheckinExportQuery, scope: Scope): AsyncGenerator<Checkin> {
+      if (query.siteId !== undefined) requireReach(scope, query.siteId, `site ${query.siteId} is not one of yours`);
+      if ((Date.parse(query.to) - Date.parse(query.from)) / 86_400_000 + 1 > MAX_EXPORT_DAYS) {
+        throw new AppError(400, 'range_too_large', `an export covers at most ${MAX_EXPORT_DAYS} days`);
+      }
+      return exportCheckins(db, { from: query.from, to: query.to, siteId: query.siteId, scope, pageSize: EXPORT_PAGE });
     },
 
     /** Check-ins at the sites in reach (those at no site: admins only); naming a site out of reach is refused. */

@@ -12,6 +12,7 @@ import { createCredentialService } from './credentials.js';
 import { createEmployeeService } from './employees.js';
 import { createFeedService } from './feed.js';
 import { createHealthService } from './health.js';
+import { createImportService } from './imports/index.js';
 import { createLedger } from './ledger/index.js';
 import { createPinChecker } from './pin.js';
 import { createPresenceService } from './presence.js';
@@ -79,6 +80,7 @@ export function createServices(deps: {
     sites: createSiteService(deps),
     schedule: createScheduleService(deps),
     employees: createEmployeeService(deps),
+    imports: createImportService(deps),
     credentials: createCredentialService(deps),
     tokens: createTokenService(deps),
     users: createUserService(deps),

@@ -164,6 +164,19 @@ export function createReportService(deps: { db: Knex; longestShiftMs: number }) 
       return { site, rows: summaryRows(site, from, to) };
     },
 
+    /** The daily report of every day from..to (at most a year), one after the other: daily attendance for an export. */
+    async dailyRange(siteId: string, from: string, to: string): Promise<{ site: ZonedRef; rows: AsyncGenerator<DailyReportRow> }> {
+      if (dayCount(from, to) > MAX_TIMESHEET_DAYS) {
+        throw new AppError(400, 'range_too_large', `an export covers at most ${MAX_TIMESHEET_DAYS} days`);
+      }
+      const site = await findSite(db, siteId);
+      if (!site) throw new NotFoundError('site_not_found', `no site with id ${siteId}`);
+      async function* rows() {
+        for (const date of datesBetween(from, to)) yield* dailyRows(site!, date);
+      }
+      return { site, rows: rows() };
+    },
+
     /** The site is looked up before any row, so an unknown site is a 404 even for a streamed answer. */
     async daily(siteId: string, date: string): Promise<{ site: ZonedRef; rows: AsyncGenerator<DailyReportRow> }> {
       const site = await findSite(db, siteId);

@@ -139,6 +139,12 @@ export const REST = {
   'GET /api/v1/users/:id': ADMIN_ONLY('200'),
   'PATCH /api/v1/users/:id': ADMIN_ONLY('200'),
   'GET /api/v1/audit': ADMIN_ONLY('200'),
+  // Bulk (issue 18): an import is the employee routes' writes at once, judged row by row (a row out of
+  // reach is a problem of the file, which is then written not at all); exports read what the list and
+  // report routes read.
+  'POST /api/v1/imports/employees': { subject: 'employee', admin: '200', manager: ['200', '422 import_invalid', '422 import_invalid'], kiosk: F, dashboard: F, nobody: U },
+  'GET /api/v1/exports/checkins': { subject: 'filter', admin: '200', manager: ['200', F, '200'], kiosk: F, dashboard: ['200', F, '200'], nobody: U },
+  'GET /api/v1/exports/attendance': { subject: 'site', admin: '200', manager: ['200', F], kiosk: F, dashboard: F, nobody: U },
   // Webhooks push every site's events to another system: admins only (issue 18).
   'POST /api/v1/webhooks': ADMIN_ONLY('201'),
   'GET /api/v1/webhooks': ADMIN_ONLY('200'),

@@ -1,17 +1,26 @@
 import { bodyParser } from '@koa/bodyparser';
+
+type BodyParserOptions = NonNullable<Parameters<typeof bodyParser>[0]>;
 import type { Context, Middleware, Next } from 'koa';
 import { AppError } from '../errors.js';
 
+/** What a route reads its body as: JSON (parsed), or CSV (text, parsed by the service that knows its columns). */
+const KINDS: Record<'json' | 'csv', { mediaType: string; options: BodyParserOptions }> = {
+  json: { mediaType: 'application/json', options: { enableTypes: ['json'], jsonStrict: true } },
+  csv: { mediaType: 'text/csv', options: { enableTypes: ['text'], extendTypes: { text: ['text/csv'] } } },
+};
+
 /**
- * JSON bodies only, up to limitBytes and within timeoutMs (a body that stalls must not hold the
- * connection); any other content type is refused rather than read as empty.
+ * A body of one media type only, up to limitBytes and within timeoutMs (a body that stalls must not
+ * hold the connection); any other content type is refused rather than read as empty.
  */
-export function jsonBody(limits: { limitBytes: number; timeoutMs: number }): Middleware {
-  const parse = bodyParser({ enableTypes: ['json'], jsonLimit: limits.limitBytes, jsonStrict: true });
+export function requestBody(kind: keyof typeof KINDS, limits: { limitBytes: number; timeoutMs: number }): Middleware {
+  const { mediaType, options } = KINDS[kind];
+  const parse = bodyParser({ ...options, jsonLimit: limits.limitBytes, textLimit: limits.limitBytes });
   return async (ctx: Context, next: Next) => {
     // is() answers null when there is no body and false when the body is of another type.
-    if (ctx.is('application/json') === false) {
-      throw new AppError(415, 'unsupported_media_type', 'send the body as application/json');
+    if (ctx.is(mediaType) === false) {
+      throw new AppError(415, 'unsupported_media_type', `send the body as ${mediaType}`);
     }
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
