@@ -57,7 +57,8 @@ const timeZone = fc.constantFrom(
   ...['Etc/GMT+12', 'Etc/GMT-14', 'GMT0', 'Zulu', 'Universal', 'Europe/Kyiv', 'Asia/Calcutta', 'US/Pacific', 'EST5EDT', 'PRC', 'utc', 'europe/berlin', 'Factory', 'Etc/Unknown'],
 );
 
-const punchCommon: Fields = { type: fc.constantFrom('in', 'out', 'toggle'), siteId, deviceId: fc.constantFrom('kiosk-1', 'door'), occurredAt: instant, eventId: fc.uuid() };
+const location = fc.record({ lat: fc.double({ min: -100, max: 100, noNaN: true }), lon: fc.double({ min: -200, max: 200, noNaN: true }), accuracyMeters: fc.double({ min: -10, max: 200_000, noNaN: true }) });
+const punchCommon: Fields = { type: fc.constantFrom('in', 'out', 'toggle'), siteId, deviceId: fc.constantFrom('kiosk-1', 'door'), occurredAt: instant, eventId: fc.uuid(), location };
 const punchShapes: Fields[] = [
   { employeeId, ...punchCommon },
   { badge, pin, ...punchCommon },
@@ -94,6 +95,25 @@ const routes: Array<[string, RouteSpec]> = [
   ],
   ['GET /api/v1/reports/daily', { method: 'GET', path: '/api/v1/reports/daily', query: { siteId, date: calendarDate, format: fc.constantFrom('json', 'csv', 'xml') } }],
   ['GET /api/v1/employees/:id/timesheet', { method: 'GET', path: '/api/v1/employees/:id/timesheet', ids: employeeId, query: { from: calendarDate, to: calendarDate } }],
+  [
+    'POST /api/v1/checkins/corrections',
+    { method: 'POST', path: '/api/v1/checkins/corrections', body: { employeeId, type: fc.constantFrom('in', 'out', 'toggle'), occurredAt: instant, siteId, reason: text, eventId: fc.uuid() } },
+  ],
+  ['POST /api/v1/checkins/:eventId/void', { method: 'POST', path: '/api/v1/checkins/:id/void', ids: fc.oneof(fc.uuid(), employeeId), body: { reason: text } }],
+  ['GET /api/v1/exports/checkins', { method: 'GET', path: '/api/v1/exports/checkins', query: { siteId, from: calendarDate, to: calendarDate, format: fc.constantFrom('json', 'csv', 'xml') } }],
+  ['GET /api/v1/exports/attendance', { method: 'GET', path: '/api/v1/exports/attendance', query: { siteId, from: calendarDate, to: calendarDate, format: fc.constantFrom('json', 'csv') } }],
+  [
+    'POST /api/v1/webhooks',
+    {
+      method: 'POST',
+      path: '/api/v1/webhooks',
+      body: { url: fc.constantFrom('http://127.0.0.1:9/hook', 'https://example.com/h', 'http://example.com/h', 'javascript:alert(1)'), events: fc.array(fc.constantFrom('checkin.recorded', 'nope'), { maxLength: 3 }), sites: fc.array(siteId, { maxLength: 3 }), secret: text },
+    },
+  ],
+  [
+    'PATCH /api/v1/sites/:id · geofence',
+    { method: 'PATCH', path: '/api/v1/sites/:id', ids: siteId, body: { geofence: fc.record({ lat: fc.double({ noNaN: true }), lon: fc.double({ noNaN: true }), radiusMeters: fc.double({ noNaN: true }), mode: fc.constantFrom('off', 'flag', 'reject', 'maybe') }) } },
+  ],
   // Last: deactivating the seeded sites and employees would turn later cases into site_inactive / employee_inactive.
   ['POST /api/v1/sites/:id/deactivate', { method: 'POST', path: '/api/v1/sites/:id/deactivate', ids: siteId }],
   ['POST /api/v1/employees/:id/deactivate', { method: 'POST', path: '/api/v1/employees/:id/deactivate', ids: employeeId }],
