@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import type { Knex } from '../server/db/knex.js';
 import { planImport, type ReadRow } from '../server/services/imports/plan.js';
 import type { Employee } from '../shared/directory.js';
@@ -194,6 +195,23 @@ describe('bulk import and export over HTTP', () => {
     const dashboard = await t.hub.token('dashboard', ['BER']);
     assert.equal((await importCsv('id,name\nD1,D', '', dashboard)).status, 403);
     assert.equal(await count(), before);
+  });
+
+  it('hostile CSV (quotes, NUL, lone surrogates, huge cells, ragged rows, BOMs) is a 4xx, never a 5xx', async () => {
+    const cell = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 20 }), fc.constantFrom('"', '""', '"a,b"', '\u0000', '\ud800', '\ufeff', 'x'.repeat(5000), '=1+1', '1234', 'BER', 'true'));
+    const line = fc.array(cell, { minLength: 1, maxLength: 7 }).map((cells) => cells.join(','));
+    const file = fc.tuple(fc.constantFrom('id,name,siteId,badge,pin,active', 'id,name', 'id', '\ufeffid,name', 'name,id,,'), fc.array(line, { maxLength: 6 }), fc.constantFrom('\n', '\r\n', '\r'))
+      .map(([header, rows, eol]) => [header, ...rows].join(eol));
+    const statuses = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(file, async (csv) => {
+        const res = await importCsv(csv, '?dryRun=true');
+        statuses.add(res.status);
+        return res.status < 500;
+      }),
+      { numRuns: 300 },
+    );
+    assert.ok(statuses.has(400) || statuses.has(422), `answers seen: ${[...statuses]}`);
   });
 
   it('exports check-ins of a date range by each site’s local date, voided ones marked, only from sites in reach', async () => {
