@@ -205,6 +205,11 @@ export function createDispatcher(deps: { db: Knex; feed: Pick<FeedService, 'head
     owner,
     /** Committed events, every one in seq order (the node's event stream): deliver them now rather than at the next poll. */
     observe(events: HubEvent[]) {
+      // With no endpoint to deliver to, nothing is kept (a node would otherwise hold 20,000 events for nobody).
+      if (!anyActive) {
+        recent = [];
+        return;
+      }
       if (events.length && recent.length && events[0]!.seq !== recent.at(-1)!.seq + 1) recent = [];
       recent.push(...events);
       if (recent.length > RECENT_MAX) recent = recent.slice(recent.length - RECENT_MAX / 2);
