@@ -666,7 +666,7 @@ export const api = {
     tag: 'Webhooks',
     summary: 'Delivery attempts, oldest first',
     description:
-      'The attempts of the last WEBHOOK_DELIVERY_LOG_DAYS that were not a first-try success (those are recorded as the endpoint’s `deliveredThrough` alone): failures, the retry that succeeded, pings. Each with the seq, the attempt number, and the receiver’s status or the error. Paged by id.',
+      'Every attempt of the last WEBHOOK_DELIVERY_LOG_DAYS (acknowledged deliveries, failures, pings), oldest first: the seq, the attempt number, and the receiver’s status or the error. Paged by id.',
     who: ADMINS,
     params: WebhookParams,
     query: DeliveryQuery,

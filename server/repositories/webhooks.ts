@@ -150,25 +150,36 @@ export async function claimDue(db: Knex, q: { owner: string; leaseMs: number; sk
   return row && { ...fromRow(row), secret: row.secret };
 }
 
+/** An acknowledged delivery, recorded with the position it moves. */
+export type Acknowledged = { seq: number; event: string; attempt: number; status: number | null; durationMs: number };
+
 /**
  * Record, for each endpoint, that its receiver acknowledged through `through` (or that nothing up to
- * it matched), renewing the lease; only where this node still holds it. Answers the ids it moved: one
- * missing lost its lease, and its delivery must stop. One statement for every endpoint whose
- * acknowledgement came in meanwhile (the dispatcher batches them).
+ * it matched), renewing the lease, and log the acknowledged delivery; only where this node still holds
+ * the lease. Answers the ids it moved: one missing lost its lease, and its delivery must stop. One
+ * statement for every endpoint whose acknowledgement came in meanwhile (the dispatcher batches them).
  *
  * Committed without waiting for the WAL flush (synchronous_commit off for this transaction alone): a
  * flush per delivered event would compete with every check-in's commit. The write is visible at once,
  * so a node that dies resends nothing acknowledged; only a crash of PostgreSQL itself can lose the last
  * fraction of a second of positions, and those events are then sent again (same seq).
  */
-export async function advance(db: Knex, q: { owner: string; leaseMs: number; rows: Array<{ id: string; through: number }> }): Promise<Set<string>> {
+export async function advance(db: Knex, q: { owner: string; leaseMs: number; rows: Array<{ id: string; through: number; delivered?: Acknowledged }> }): Promise<Set<string>> {
   // One statement, its own transaction: set_config(…, true) lasts until that transaction's commit.
   const { rows } = await db.raw(
-    `UPDATE ${TABLE} w SET delivered_through = greatest(w.delivered_through, v.through), attempts = 0, failing_since = NULL, last_error = NULL,
-       lease_until = clock_timestamp() + :leaseMs * interval '1 millisecond'
-     FROM jsonb_to_recordset(:rows::jsonb) AS v(id uuid, through bigint), (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed(setting)
-     WHERE w.id = v.id AND w.active AND w.lease_owner = :owner AND w.lease_until > clock_timestamp()
-     RETURNING w.id`,
+    `WITH moved AS (
+       UPDATE ${TABLE} w SET delivered_through = greatest(w.delivered_through, v.through), attempts = 0, failing_since = NULL, last_error = NULL,
+         lease_until = clock_timestamp() + :leaseMs * interval '1 millisecond'
+       FROM jsonb_to_recordset(:rows::jsonb) AS v(id uuid, through bigint), (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed(setting)
+       WHERE w.id = v.id AND w.active AND w.lease_owner = :owner AND w.lease_until > clock_timestamp()
+       RETURNING w.id),
+     logged AS (
+       INSERT INTO ${DELIVERIES} (webhook_id, seq, event, attempt, ok, status, duration_ms)
+       SELECT v.id, (v.delivered->>'seq')::bigint, v.delivered->>'event', (v.delivered->>'attempt')::int, true, (v.delivered->>'status')::int,
+         (v.delivered->>'durationMs')::int
+       FROM jsonb_to_recordset(:rows::jsonb) AS v(id uuid, delivered jsonb) JOIN moved ON moved.id = v.id
+       WHERE v.delivered IS NOT NULL)
+     SELECT id FROM moved`,
     { owner: q.owner, leaseMs: q.leaseMs, rows: JSON.stringify(q.rows) },
   );
   return new Set((rows as Array<{ id: string }>).map((r) => r.id));

@@ -3,7 +3,7 @@ import type { Knex } from '../../db/knex.js';
 import { SincePrunedError } from '../../errors.js';
 import type { HubEvent } from '../../events/event.js';
 import type { RepeatLog } from '../../logger.js';
-import { advance, anyActiveWebhook, claimDue, disable, failed, insertDelivery, pruneDeliveries, release, type Endpoint } from '../../repositories/webhooks.js';
+import { advance, anyActiveWebhook, claimDue, disable, failed, insertDelivery, pruneDeliveries, release, type Acknowledged, type Endpoint } from '../../repositories/webhooks.js';
 import type { FeedService } from '../feed.js';
 import { backoffMs } from './backoff.js';
 import { send } from './send.js';
@@ -36,7 +36,10 @@ const POSITION_WINDOW_MS = 2;
 // An endpoint that has caught up keeps its lease this long for what comes next: under a steady flow
 // of events it is delivered to without being claimed and given back for each one.
 const LINGER_MS = 1000;
-const PRUNE_BATCH = 1000;
+// Delivery log rows older than the log keeps are deleted once a minute, up to PRUNE_ROUNDS batches:
+// 200,000 a minute, more than a node delivering thousands of events a second writes.
+const PRUNE_BATCH = 20_000;
+const PRUNE_ROUNDS = 10;
 
 /**
  * Delivers committed events to webhook endpoints, from PostgreSQL: each endpoint's position is the
@@ -57,7 +60,7 @@ export function createDispatcher(deps: { db: Knex; feed: Pick<FeedService, 'head
   // Whether any endpoint is active, as of the last poll (or a change on this node): with none, a commit
   // costs the database nothing here.
   let anyActive = true;
-  type Pending = { id: string; through: number; resolve: (held: boolean) => void; reject: (err: unknown) => void };
+  type Pending = { id: string; through: number; delivered?: Acknowledged; resolve: (held: boolean) => void; reject: (err: unknown) => void };
   let pending: Pending[] = [];
   let writing = false;
   let window: NodeJS.Timeout | undefined;
@@ -67,7 +70,7 @@ export function createDispatcher(deps: { db: Knex; feed: Pick<FeedService, 'head
     pending = [];
     writing = true;
     try {
-      const moved = await advance(db, { owner, leaseMs: settings.leaseMs, rows: batch.map(({ id, through }) => ({ id, through })) });
+      const moved = await advance(db, { owner, leaseMs: settings.leaseMs, rows: batch.map(({ id, through, delivered }) => ({ id, through, delivered })) });
       for (const p of batch) p.resolve(moved.has(p.id));
     } catch (err) {
       for (const p of batch) p.reject(err);
@@ -77,10 +80,10 @@ export function createDispatcher(deps: { db: Knex; feed: Pick<FeedService, 'head
       if (pending.length) void writePositions();
     }
   };
-  /** Whether the position was written (this node still holds the lease). */
-  const record = (id: string, through: number): Promise<boolean> =>
+  /** Whether the position (and the acknowledged delivery, if one moved it) was written: this node still holds the lease. */
+  const record = (id: string, through: number, delivered?: Acknowledged): Promise<boolean> =>
     new Promise((resolve, reject) => {
-      pending.push({ id, through, resolve, reject });
+      pending.push({ id, through, delivered, resolve, reject });
       if (!writing && !window) window = setTimeout(() => void writePositions(), POSITION_WINDOW_MS);
     });
 
@@ -170,14 +173,14 @@ export function createDispatcher(deps: { db: Knex; feed: Pick<FeedService, 'head
           const outcome = await send(endpoint, { event: event.name, delivery: String(event.seq), body }, { timeoutMs: settings.timeoutMs, abort: stopping.signal });
           // A send cut short by shutdown is no failure of the receiver's: the next holder sends it again.
           if (stopping.signal.aborted && !outcome.ok) return;
-          // A first try that was acknowledged is recorded as the endpoint's position alone: one write per event, not two.
-          if (!outcome.ok || attempt > 1) await insertDelivery(db, { webhookId: endpoint.id, seq: event.seq, event: event.name, attempt, ...outcome });
           if (!outcome.ok) {
+            await insertDelivery(db, { webhookId: endpoint.id, seq: event.seq, event: event.name, attempt, ...outcome });
             const delayMs = backoffMs(attempt, settings.retryBaseMs, settings.retryMaxMs, deps.random);
             await failed(db, { ...ids, error: outcome.error!, delayMs, disableAfterMs: settings.disableAfterMs });
             return;
           }
-          if (!(await record(endpoint.id, event.seq))) return;
+          // The acknowledged delivery is logged in the statement that records the position it moves.
+          if (!(await record(endpoint.id, event.seq, { seq: event.seq, event: event.name, attempt, status: outcome.status, durationMs: outcome.durationMs }))) return;
           through = event.seq;
           attempt = 1;
         }
@@ -196,9 +199,14 @@ export function createDispatcher(deps: { db: Knex; feed: Pick<FeedService, 'head
   async function poll(): Promise<void> {
     anyActive = await anyActiveWebhook(db).catch(() => true);
     await wake();
-    if (Date.now() - lastPrune < 3600_000) return;
+    if (Date.now() - lastPrune < 60_000) return;
     lastPrune = Date.now();
-    await pruneDeliveries(db, { before: new Date(Date.now() - settings.logDays * 86_400_000), limit: PRUNE_BATCH }).catch(() => undefined);
+    // Batch after batch, each its own short statement, until what is left is younger than the log keeps.
+    const before = new Date(Date.now() - settings.logDays * 86_400_000);
+    for (let round = 0; round < PRUNE_ROUNDS; round++) {
+      const pruned = await pruneDeliveries(db, { before, limit: PRUNE_BATCH }).catch(() => 0);
+      if (pruned < PRUNE_BATCH) break;
+    }
   }
 
   return {
