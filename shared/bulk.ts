@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { Badge, Pin } from './directory.js';
-import { MAX_TIMESHEET_DAYS } from './reports.js';
 import { CalendarDate, Id, Text } from './schemas.js';
 
 /** The columns an employee import may have; `id` is required, the rest may be left out. */
@@ -58,4 +57,3 @@ export type CheckinExportQuery = z.infer<typeof CheckinExportQuery>;
 export const AttendanceExportQuery = z.strictObject({ siteId: Id, ...Range }).refine(ordered, ORDERED);
 export type AttendanceExportQuery = z.infer<typeof AttendanceExportQuery>;
 
-export const MAX_EXPORT_DAYS = MAX_TIMESHEET_DAYS;

@@ -12,7 +12,8 @@ import {
 import type { Knex } from '../db/knex.js';
 import { AppError, NotFoundError, toAppError, ValidationError } from '../errors.js';
 import { exportCheckins, findCheckin, listCheckins } from '../repositories/checkins.js';
-import { MAX_EXPORT_DAYS, type CheckinExportQuery } from '../../shared/bulk.js';
+import type { CheckinExportQuery } from '../../shared/bulk.js';
+import { requireDayRange } from './dayRange.js';
 import type { Actor, Role, Scope, Who } from '../auth/actor.js';
 import { requireReach } from '../policies/index.js';
 import { findEmployeeByBadge, findPinHolder } from '../repositories/employees.js';
@@ -187,9 +188,7 @@ export function createCheckinService(deps: { db: Knex; ledger: Ledger; pins: Pin
     /** Check-ins of a date range, voided ones marked, for an export: streamed in seq order from the sites in reach. */
     export(query: CheckinExportQuery, scope: Scope): AsyncGenerator<Checkin> {
       if (query.siteId !== undefined) requireReach(scope, query.siteId, `site ${query.siteId} is not one of yours`);
-      if ((Date.parse(query.to) - Date.parse(query.from)) / 86_400_000 + 1 > MAX_EXPORT_DAYS) {
-        throw new AppError(400, 'range_too_large', `an export covers at most ${MAX_EXPORT_DAYS} days`);
-      }
+      requireDayRange(query.from, query.to, 'an export');
       return exportCheckins(db, { from: query.from, to: query.to, siteId: query.siteId, scope, pageSize: EXPORT_PAGE });
     },
 

@@ -1,10 +1,11 @@
-import { MAX_TIMESHEET_DAYS, type DailyReportRow, type SummaryRow, type TimesheetRow } from '../../shared/reports.js';
+import { type DailyReportRow, type SummaryRow, type TimesheetRow } from '../../shared/reports.js';
 import type { Scope } from '../auth/actor.js';
 import type { Knex } from '../db/knex.js';
 import { requireReach } from '../policies/index.js';
-import { AppError, NotFoundError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import { findEmployee, findSite, listPunches, listStatuses, pageDailyEmployees, pageSiteEmployees, type StoredPunch, type ZonedRef } from '../repositories/attendance.js';
-import { atSite, datesBetween, dayCount, rollup, sessionsOf, type Day, type Sessions } from './attendanceDays.js';
+import { requireDayRange } from './dayRange.js';
+import { atSite, datesBetween, rollup, sessionsOf, type Day, type Sessions } from './attendanceDays.js';
 import { loadPlans, type PlannedEmployee, type Plans } from './schedule/plans.js';
 import { dayFigures, dayOfSession, scheduledOn, type Schedule } from './schedule/rules.js';
 
@@ -156,9 +157,7 @@ export function createReportService(deps: { db: Knex; longestShiftMs: number }) 
   return {
     /** Per active employee of the site, their days from..to summed (the whole of each day, wherever worked). */
     async summary(siteId: string, from: string, to: string): Promise<{ site: ZonedRef; rows: AsyncGenerator<SummaryRow> }> {
-      if (dayCount(from, to) > MAX_TIMESHEET_DAYS) {
-        throw new AppError(400, 'range_too_large', `a summary covers at most ${MAX_TIMESHEET_DAYS} days`);
-      }
+      requireDayRange(from, to, 'a summary');
       const site = await findSite(db, siteId);
       if (!site) throw new NotFoundError('site_not_found', `no site with id ${siteId}`);
       return { site, rows: summaryRows(site, from, to) };
@@ -166,9 +165,7 @@ export function createReportService(deps: { db: Knex; longestShiftMs: number }) 
 
     /** The daily report of every day from..to (at most a year), one after the other: daily attendance for an export. */
     async dailyRange(siteId: string, from: string, to: string): Promise<{ site: ZonedRef; rows: AsyncGenerator<DailyReportRow> }> {
-      if (dayCount(from, to) > MAX_TIMESHEET_DAYS) {
-        throw new AppError(400, 'range_too_large', `an export covers at most ${MAX_TIMESHEET_DAYS} days`);
-      }
+      requireDayRange(from, to, 'an export');
       const site = await findSite(db, siteId);
       if (!site) throw new NotFoundError('site_not_found', `no site with id ${siteId}`);
       async function* rows() {
@@ -186,9 +183,7 @@ export function createReportService(deps: { db: Knex; longestShiftMs: number }) 
 
     /** One row per date from..to (both included), in the employee's site zone. */
     async timesheet(employeeId: string, from: string, to: string, scope: Scope): Promise<TimesheetRow[]> {
-      if (dayCount(from, to) > MAX_TIMESHEET_DAYS) {
-        throw new AppError(400, 'range_too_large', `a timesheet covers at most ${MAX_TIMESHEET_DAYS} days`);
-      }
+      requireDayRange(from, to, 'a timesheet');
       const employee = await findEmployee(db, employeeId);
       if (!employee) throw new NotFoundError('employee_not_found', `no employee with id ${employeeId}`);
       requireReach(scope, employee.siteId, `employee ${employeeId} is at another site`);
