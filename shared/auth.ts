@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, Instant, PageQuery, Text } from './schemas.js';
+import { Id, Instant, NON_EMPTY, PageQuery, Text } from './schemas.js';
 
 /**
  * Roles, each scoped to sites (admin: every site). admin: everything. manager: its sites' employees,
@@ -63,7 +63,7 @@ export type UserCreate = z.infer<typeof UserCreate>;
 
 export const UserUpdate = z
   .strictObject({ name: Text(200).optional(), password: Password.optional(), role: z.enum(PERSON_ROLES).optional(), sites: Sites.optional(), active: z.boolean().optional() })
-  .refine((o) => Object.keys(o).length > 0, 'send at least one field to change');
+  .refine(...NON_EMPTY);
 export type UserUpdate = z.infer<typeof UserUpdate>;
 
 export const User = z.object({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, PageQuery, Text } from './schemas.js';
+import { Id, NON_EMPTY, PageQuery, Text } from './schemas.js';
 
 /**
  * An IANA zone name the runtime's ICU knows (aliases such as Europe/Kyiv included, which
@@ -24,10 +24,6 @@ const Timestamp = z.string();
 
 /** The `:id` of a resource path, held to the same rules as an id in a body. */
 export const PathParams = z.object({ id: Id });
-
-/** A PATCH must change something; an empty body is more likely a client bug than a request. */
-const nonEmpty = (o: object) => Object.keys(o).length > 0;
-const NON_EMPTY = 'send at least one field to change';
 
 /**
  * Where a site is and how far from it punches count: `off` judges nothing, `flag` stores a punch from
@@ -58,7 +54,7 @@ export type SiteCreate = z.infer<typeof SiteCreate>;
 
 export const SiteUpdate = z
   .strictObject({ name: Name.optional(), timeZone: TimeZone.optional(), active: z.boolean().optional(), geofence: Geofence.nullable().optional() })
-  .refine(nonEmpty, NON_EMPTY);
+  .refine(...NON_EMPTY);
 export type SiteUpdate = z.infer<typeof SiteUpdate>;
 
 export const SiteListQuery = PageQuery.extend({ active: z.stringbool().optional() });
@@ -95,7 +91,7 @@ export const EmployeeUpdate = z
     pin: Pin.nullable().optional(),
     active: z.boolean().optional(),
   })
-  .refine(nonEmpty, NON_EMPTY);
+  .refine(...NON_EMPTY);
 export type EmployeeUpdate = z.infer<typeof EmployeeUpdate>;
 
 export const EmployeeListQuery = PageQuery.extend({ siteId: Id.optional(), active: z.stringbool().optional() });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CalendarDate, Id, Text } from './schemas.js';
+import { CalendarDate, Id, NON_EMPTY, Text } from './schemas.js';
 
 /**
  * Shifts, who works them, holidays and leave: what the day rules (server/services/schedule/rules.ts)
@@ -69,7 +69,7 @@ export const ShiftUpdate = z
     overtimeAfterMinutes: Minutes.optional(),
     active: z.boolean().optional(),
   })
-  .refine((o) => Object.keys(o).length > 0, 'send at least one field to change');
+  .refine(...NON_EMPTY);
 export type ShiftUpdate = z.infer<typeof ShiftUpdate>;
 
 export const SitePathParams = z.object({ id: Id });

@@ -166,6 +166,9 @@ export type PageQuery = z.infer<typeof PageQuery>;
 export type Page<T> = { data: T[]; next: string | null };
 export const pageOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), next: z.string().nullable() });
 
+/** A PATCH must change something: an empty body is more likely a client bug than a request. Use as `.refine(...NON_EMPTY)`. */
+export const NON_EMPTY = [(o: object) => Object.keys(o).length > 0, 'send at least one field to change'] as const;
+
 /** Every answer but a list's and the older API's: the thing itself under `data`. */
 export const dataOf = <T extends z.ZodType>(item: T) => z.object({ data: item });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LIVE_EVENT_NAMES } from './events.js';
-import { Id } from './schemas.js';
+import { Id, NON_EMPTY } from './schemas.js';
 
 /** A name the hub's HTTP client may call: HTTPS anywhere, or plain HTTP on this machine (tests, a local relay). */
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -33,7 +33,7 @@ export type WebhookCreate = z.infer<typeof WebhookCreate>;
 /** `active: true` re-enables a disabled endpoint: it resumes after the last event its receiver acknowledged. */
 export const WebhookUpdate = z
   .strictObject({ url: WebhookUrl.optional(), events: EventNames.optional(), sites: Sites.optional(), secret: Secret.optional(), active: z.boolean().optional() })
-  .refine((o) => Object.keys(o).length > 0, 'send at least one field to change');
+  .refine(...NON_EMPTY);
 export type WebhookUpdate = z.infer<typeof WebhookUpdate>;
 
 /** An endpoint as listed: never its secret. `deliveredThrough`: the last seq acknowledged (or skipped as not matching). */
