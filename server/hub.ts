@@ -113,8 +113,8 @@ export async function startHub(deps: {
     log,
     limits: { perCredential: config.SSE_STREAMS_PER_TOKEN, heartbeatMs: config.SSE_HEARTBEAT_MS, maxBufferedBytes: config.SSE_MAX_BUFFERED_BYTES, recheckMs: config.AUTH_CACHE_SECONDS * 1000 },
   });
-  handleSubscriptions(io, { feed: services.feed, presence: services.presence, stream, log, metrics: metrics.recorder });
-  handleKioskCheckins(io, { checkins: services.checkins, log });
+  handleSubscriptions(io, { feed: services.feed, presence: services.presence, stream, log, metrics: metrics.recorder, admit: sockets.admit });
+  handleKioskCheckins(io, { checkins: services.checkins, log, admit: sockets.admit });
   const appMetrics = { recorder: metrics.recorder, scrape, contentType: metrics.registry.contentType };
   server.on('request', createApp({ config, logger, log, services, authenticator, limiter, events: { follow, sse }, metrics: appMetrics }).callback());
   attachRealtime(io, server);

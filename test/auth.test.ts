@@ -220,18 +220,26 @@ describe('API tokens', () => {
     assert.ok(list.body.data.every((tok: Record<string, unknown>) => !('token' in tok)));
   });
 
-  it('a token past its expiry stops working, and its socket is closed, once the node has looked it up again (AUTH_CACHE_SECONDS=1)', async () => {
+  it('a token past its expiry stops working, and its sockets are closed, once the node has looked it up again (AUTH_CACHE_SECONDS=1); other tokens’ sockets stay', async () => {
     const { id, token } = await makeToken(t.hub, { role: 'manager', sites: ['S1'], expiresAt: new Date(Date.now() + 3_600_000).toISOString() });
     assert.equal(await statusOf(t.hub, withToken(token)), 200);
-    const socket = await connected(t.hub.url, { transports: ['websocket'], auth: { token } });
+    // Two sockets on the token (one lookup answers both) and one on another token.
+    const sockets = [
+      await connected(t.hub.url, { transports: ['websocket'], auth: { token } }),
+      await connected(t.hub.url, { transports: ['websocket'], auth: { token } }),
+    ];
+    const bystander = await connected(t.hub.url, { transports: ['websocket'], auth: { token: await t.hub.token('dashboard', ['S1']) } });
     try {
-      const gone = disconnection(socket, 5000);
+      const gone = sockets.map((s) => disconnection(s, 5000));
       // Expired as if its time had come: the row says so, the node's cached look-up does not yet.
       await t.tdb.db('api_tokens').where({ id }).update({ expires_at: t.tdb.db.raw("now() - interval '1 second'") });
       await eventually(async () => (await statusOf(t.hub, withToken(token))) === 401, 5000, 'the expired token is refused');
-      assert.equal(await gone, 'io server disconnect');
+      assert.deepEqual(await Promise.all(gone), ['io server disconnect', 'io server disconnect']);
+      // The bystander outlived a sweep that closed the others, and still gets answers.
+      assert.equal(bystander.connected, true);
+      assert.deepEqual(await ack(bystander, 'unsubscribe'), { ok: true });
     } finally {
-      socket.close();
+      for (const s of [...sockets, bystander]) s.close();
     }
   });
 

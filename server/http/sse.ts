@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import type { Authenticator } from '../auth/authenticate.js';
+import { lapsed } from '../auth/recheck.js';
 import { revokes, type Revocations } from '../auth/revocations.js';
 import { AppError, toAppError, UnavailableError } from '../errors.js';
 import type { HubEvent } from '../events/event.js';
@@ -55,10 +56,7 @@ export function createSse(deps: { limits: SseLimits; authenticator: Authenticato
   });
   // Expiry, and revocations this node was not told of: each credential is looked up again.
   const sweep = setInterval(async () => {
-    for (const s of open) {
-      const still = await deps.authenticator.authenticate(s.state.presented).catch(() => s.state.actor);
-      if (!still) s.end();
-    }
+    for (const s of await lapsed(deps.authenticator, open, (o) => o.state)) s.end();
   }, limits.recheckMs).unref();
 
   let closing = false;

@@ -33,7 +33,7 @@ export function createDelivery(io: HubIo, metrics: Pick<Recorder, 'emitted' | 'd
       for (const id of reached) {
         // An employee's room carries their events at every site: each socket gets those in its reach.
         const socket = nsp.sockets.get(id);
-        if (!socket || !reaches(socket.data.actor, e.siteId) || e.seq <= (socket.data.heldThrough ?? 0)) continue;
+        if (!socket || !reaches(socket.data.actor, e.siteId) || e.seq <= socket.data.heldThrough) continue;
         if (replaying?.has(id)) {
           socket.data.replay?.queue.push(e);
           continue;

@@ -1,7 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { createAdapter as createClusterAdapter } from '@socket.io/cluster-adapter';
 import { createAdapter } from '@socket.io/redis-adapter';
-import { Server } from 'socket.io';
+import { Server, type Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/events.js';
 import type { Logger } from '../logger.js';
 import type { RedisClients } from '../redis.js';
@@ -16,7 +16,10 @@ export interface InterServerEvents {
   'hub:revoked': (revoked: Revoked[]) => void;
 }
 
-/** Per-socket state: who it is (set in the handshake), how it takes events, and events held back while a replay is being sent. */
+/**
+ * Per-socket state: who it is (set in the handshake), how it takes events, and events held back while
+ * a replay is being sent. Set whole in the handshake, so every socket's data has one shape.
+ */
 export interface SocketData {
   actor: Actor;
   /** The client's address (behind trusted proxies, the one they report), for per-address limits and the audit log. */
@@ -29,10 +32,14 @@ export interface SocketData {
    * A client that resumed on a node whose stream had not yet reached its `since` holds the events up to
    * it already: they are not sent again when this node's stream delivers them.
    */
-  heldThrough?: number;
+  heldThrough: number;
+  /** Events this socket may still send now, and when that was reckoned (see eventAdmission). */
+  allowance: number;
+  allowanceAt: number;
 }
 
 export type HubIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type HubSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 /**
  * Socket.IO for the hub's HTTP server, not yet attached (see attachRealtime). With Redis, the classic
