@@ -9,6 +9,12 @@ export type Cache = {
   getOrLoad<T>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined>;
   /** Call after the transaction that changed key's data commits. */
   invalidate(keys: string[]): Promise<void>;
+  /**
+   * The keys' current versions, each bumped by every invalidation: read before a database read, they
+   * tell later whether anything it read has changed since. Null when that cannot be told (no store
+   * that sees every writer, or the store is away).
+   */
+  versions(keys: string[]): Promise<string[] | null>;
   ping(): Promise<boolean>;
 };
 
@@ -48,6 +54,14 @@ export function createCache(store: CacheStore, ttlSeconds: number, log: RepeatLo
             .catch((err) => log('error', `cache bump: ${(err as Error).message}`, { err, key }, 'cache invalidation failed; entry may be stale until its TTL')),
         ),
       );
+    },
+    async versions(keys: string[]) {
+      try {
+        return await store.versions(keys);
+      } catch (err) {
+        log('warn', `cache versions: ${(err as Error).message}`, { err }, 'cache versions could not be read');
+        return null;
+      }
     },
     ping: () => store.ping(),
   };

@@ -62,6 +62,12 @@ export class RedisStore implements CacheStore {
     await this.redis.hubCacheBump(k.ver, k.val, VERSION_TTL_SECONDS);
   }
 
+  async versions(keys: string[]) {
+    if (!keys.length) return [];
+    const found = await this.redis.mget(keys.map((key) => this.keys(key).ver));
+    return found.map((version) => version ?? '0');
+  }
+
   async ping() {
     return (await this.redis.ping()) === 'PONG';
   }

@@ -10,6 +10,8 @@ export interface CacheStore {
   write(key: string, version: string, json: string, ttlSeconds: number): Promise<void>;
   /** Make every cached value of key stale. */
   bump(key: string): Promise<void>;
+  /** The current versions of keys; null where this store cannot see every writer's bumps. */
+  versions(keys: string[]): Promise<string[] | null>;
   ping(): Promise<boolean>;
 }
 
@@ -23,17 +25,20 @@ export class NoStore implements CacheStore {
   }
   async write() {}
   async bump() {}
+  async versions() {
+    return null;
+  }
   async ping() {
     return true;
   }
 }
 
 export class MemoryStore implements CacheStore {
-  private versions = new Map<string, number>();
+  private bumps = new Map<string, number>();
   private values = new Map<string, { version: string; json: string; expires: number }>();
 
   async read(key: string) {
-    const version = String(this.versions.get(key) ?? 0);
+    const version = String(this.bumps.get(key) ?? 0);
     const hit = this.values.get(key);
     if (hit && hit.expires <= Date.now()) this.values.delete(key);
     const live = this.values.get(key);
@@ -41,13 +46,17 @@ export class MemoryStore implements CacheStore {
   }
 
   async write(key: string, version: string, json: string, ttlSeconds: number) {
-    if (String(this.versions.get(key) ?? 0) !== version) return;
+    if (String(this.bumps.get(key) ?? 0) !== version) return;
     this.values.set(key, { version, json, expires: Date.now() + ttlSeconds * 1000 });
   }
 
   async bump(key: string) {
-    this.versions.set(key, (this.versions.get(key) ?? 0) + 1);
+    this.bumps.set(key, (this.bumps.get(key) ?? 0) + 1);
     this.values.delete(key);
+  }
+
+  async versions(keys: string[]) {
+    return keys.map((key) => String(this.bumps.get(key) ?? 0));
   }
 
   async ping() {
